@@ -1,0 +1,254 @@
+//! The command line: flags parsed by clap, then handed to the engine. Holds no scoring logic.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::bank::{self, Bank};
+use crate::config::Env;
+use crate::engine::{Engine, Words};
+use crate::{audio, models, report};
+
+/// viva: a local voice mock-interviewer. It asks, listens, transcribes with Whisper on this
+/// machine, and scores the answer against the question's rubric.
+#[derive(Debug, Parser)]
+#[command(name = "viva", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// Use this bank directory instead of the built-in prompts and $VIVA_HOME/prompts.
+    #[arg(long, global = true, env = "VIVA_PROMPTS", value_name = "DIR")]
+    prompts: Option<PathBuf>,
+    /// Whisper model file (ggml format) to transcribe with.
+    #[arg(long, global = true, env = "VIVA_MODEL", value_name = "PATH")]
+    model: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The question bank: list, show and check prompts and playlists.
+    #[command(subcommand)]
+    Prompts(PromptsCommand),
+    /// Whisper models: which are known and installed, and download one.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Score a recorded answer against a prompt's rubric.
+    Score(ScoreArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum PromptsCommand {
+    /// List the prompts (or playlists) in the bank.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// List playlists instead of prompts.
+        #[arg(long)]
+        playlists: bool,
+    },
+    /// Show one prompt with its rubric.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check every prompt and playlist file; print file:line:col for each problem.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelsCommand {
+    /// Known Whisper models, which are installed, and their sizes.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download ggml-NAME.bin into $VIVA_HOME/models, verifying its SHA-1.
+    Fetch {
+        /// A model name such as base.en or tiny.en.
+        name: String,
+        /// Download from this base URL instead of the default mirror.
+        #[arg(long, value_name = "BASE_URL", default_value = models::DEFAULT_BASE_URL)]
+        from: String,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ScoreArgs {
+    /// The recorded answer (WAV: 8-48 kHz, mono or stereo, 16/24/32-bit int or float).
+    answer: PathBuf,
+    /// The prompt the answer responds to.
+    #[arg(long, value_name = "ID")]
+    prompt: String,
+    /// Take the words from this text file (a corrected transcript) instead of Whisper.
+    #[arg(long, value_name = "FILE")]
+    transcript: Option<PathBuf>,
+    /// Print the scorecard as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parses the command line and runs the command.
+pub fn run() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    let env = Env::resolve(cli.global.prompts, cli.global.model)?;
+    match cli.command {
+        Command::Prompts(cmd) => prompts(&env, cmd),
+        Command::Models(cmd) => models_cmd(&env, cmd),
+        Command::Score(args) => score(env, args),
+    }
+}
+
+/// Whether an error is stdout closing under us (`viva prompts list | head`): not a failure.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn print_json(value: &impl serde::Serialize) -> Result<()> {
+    print(&serde_json::to_string_pretty(value)?)
+}
+
+fn load_bank(env: &Env) -> Result<Bank> {
+    bank::load(&env.bank_sources()).map_err(|e| {
+        anyhow::anyhow!("the question bank has problems (run `viva prompts check`):\n{e}")
+    })
+}
+
+fn prompts(env: &Env, cmd: PromptsCommand) -> Result<ExitCode> {
+    match cmd {
+        PromptsCommand::Check => {
+            return match bank::load(&env.bank_sources()) {
+                Ok(bank) => {
+                    print(&format!(
+                        "ok: {} prompts, {} playlists",
+                        bank.prompts.len(),
+                        bank.playlists.len()
+                    ))?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    eprintln!("viva: {} problems in the bank", e.problems.len());
+                    Ok(ExitCode::FAILURE)
+                }
+            };
+        }
+        PromptsCommand::List { json, playlists } => {
+            let bank = load_bank(env)?;
+            if playlists {
+                if json {
+                    print_json(&bank.playlists)?;
+                } else {
+                    let mut out = String::new();
+                    for p in &bank.playlists {
+                        out.push_str(&format!(
+                            "{:<28} {} ({} steps)\n",
+                            p.id,
+                            p.name,
+                            p.steps.len()
+                        ));
+                    }
+                    print(&out)?;
+                }
+            } else if json {
+                print_json(&bank.prompts)?;
+            } else {
+                let id_width = bank.prompts.iter().map(|p| p.id.len()).max().unwrap_or(2);
+                let mut out = format!(
+                    "{:<id_width$}  {:<16}  {:<28}  TEXT\n",
+                    "ID", "CATEGORY", "TAGS"
+                );
+                for p in &bank.prompts {
+                    let text: String = p.text.chars().take(70).collect();
+                    let ellipsis = if p.text.chars().count() > 70 {
+                        "..."
+                    } else {
+                        ""
+                    };
+                    out.push_str(&format!(
+                        "{:<id_width$}  {:<16}  {:<28}  {text}{ellipsis}\n",
+                        p.id,
+                        p.category,
+                        p.tags.join(",")
+                    ));
+                }
+                print(&out)?;
+            }
+        }
+        PromptsCommand::Show { id, json } => {
+            let bank = load_bank(env)?;
+            let prompt = bank.prompt(&id)?;
+            if json {
+                print_json(prompt)?;
+            } else {
+                print(&report::prompt(prompt))?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn models_cmd(env: &Env, cmd: ModelsCommand) -> Result<ExitCode> {
+    match cmd {
+        ModelsCommand::List { json } => {
+            let list = env.model_search().list();
+            if json {
+                print_json(&list)?;
+            } else {
+                print(&models::render_list(&list))?;
+            }
+        }
+        ModelsCommand::Fetch { name, from } => {
+            let dest = env.models_dir();
+            let show_progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+            let path = models::fetch(&name, &dest, &from, show_progress)?;
+            print(&format!("{}", path.display()))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn score(env: Env, args: ScoreArgs) -> Result<ExitCode> {
+    let bank = load_bank(&env)?;
+    let prompt = bank.prompt(&args.prompt)?.clone();
+    let words = match &args.transcript {
+        Some(path) => Words::Text(
+            std::fs::read_to_string(path)
+                .with_context(|| format!("{}: cannot read the transcript", path.display()))?,
+        ),
+        None => Words::Whisper,
+    };
+    let recording = audio::load_wav(&args.answer)?;
+    let mut engine = Engine::new(env);
+    let card = engine.score(&prompt, &recording, words)?;
+    if args.json {
+        print_json(&card)?;
+    } else {
+        print(&report::scorecard(&card, &prompt))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,94 @@
+//! The engine: walks one recorded answer through the pipeline (listen → transcribe → score).
+//! The CLI and, later, the daemon are doors into this; neither holds logic of its own.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+
+use crate::audio::Recording;
+use crate::bank::Prompt;
+use crate::config::Env;
+use crate::score::{self, Answer, Scorecard};
+use crate::transcribe::{self, Transcriber, Transcript};
+use crate::vad::{self, SpeechRegion, VadSettings};
+
+/// Where an answer's words come from.
+pub enum Words {
+    /// Transcribe the audio with Whisper.
+    Whisper,
+    /// A written (corrected) transcript; Whisper is not loaded.
+    Text(String),
+}
+
+/// Holds what is expensive to set up (the Whisper model) across answers.
+pub struct Engine {
+    env: Env,
+    transcriber: Option<Transcriber>,
+}
+
+impl Engine {
+    pub fn new(env: Env) -> Self {
+        Self {
+            env,
+            transcriber: None,
+        }
+    }
+
+    /// Loads the Whisper model now rather than on the first answer.
+    pub fn transcriber(&mut self) -> Result<&mut Transcriber> {
+        if self.transcriber.is_none() {
+            let model = self.model_path()?;
+            let loaded = Transcriber::load(&model, self.env.config.transcribe.clone())?;
+            self.transcriber = Some(loaded);
+        }
+        Ok(self.transcriber.as_mut().expect("loaded just above"))
+    }
+
+    /// The model file `--model`, `VIVA_MODEL` or the search directories point to.
+    pub fn model_path(&self) -> Result<PathBuf> {
+        Ok(self
+            .env
+            .model_search()
+            .resolve(&self.env.config.model.name)?)
+    }
+
+    /// Detects speech, transcribes (or spreads the given words), and scores one answer.
+    pub fn score(
+        &mut self,
+        prompt: &Prompt,
+        recording: &Recording,
+        words: Words,
+    ) -> Result<Scorecard> {
+        let speech = vad::detect(&recording.samples, &VadSettings::default());
+        let transcript = self.transcript(recording, &speech, words)?;
+        let answer = Answer {
+            transcript: &transcript,
+            duration_seconds: recording.seconds(),
+            speech: &speech,
+        };
+        Ok(score::score(prompt, answer, &self.env.config.score))
+    }
+
+    fn transcript(
+        &mut self,
+        recording: &Recording,
+        speech: &[SpeechRegion],
+        words: Words,
+    ) -> Result<Transcript> {
+        match words {
+            Words::Text(text) => Ok(transcribe::transcript_from_text(
+                &text,
+                speech,
+                recording.seconds(),
+            )),
+            Words::Whisper => {
+                // Load the model even when no speech was heard, so a missing model is reported
+                // the same way whatever the recording holds.
+                let transcriber = self.transcriber()?;
+                transcriber
+                    .transcribe(recording, speech)
+                    .with_context(|| format!("transcribing {}", recording.source.display()))
+            }
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! viva: a local voice mock-interviewer.
+//!
+//! A question goes one way through the pipeline, one module per stage:
+//!
+//! ```text
+//! bank ──▶ audio ──▶ vad ──▶ transcribe ──▶ score ──▶ report
+//! (TOML)   (WAV in,  (speech  (whisper-rs)   (pure     (terminal)
+//!           16 kHz)   regions)                functions)
+//! ```
+//!
+//! - [`bank`]: prompts, rubrics and playlists from TOML, checked with `file:line:col` errors.
+//! - [`audio`]: any common WAV to 16 kHz mono `f32`, resampled with rubato.
+//! - [`vad`]: where someone is speaking (earshot), and the chunks Whisper transcribes.
+//! - [`transcribe`]: Whisper through whisper-rs, words with times.
+//! - [`score`]: transcript + timing + rubric in, [`score::Scorecard`] out; no I/O.
+//! - [`report`]: the scorecard and bank as a person reads them.
+//! - [`engine`]: walks one answer through the stages; the CLI is a door into it.
+//! - [`ggml`]: checks a model file is whole before whisper.cpp loads it.
+//! - [`models`]: which Whisper models exist, where they are, downloading them.
+//! - [`config`]: `VIVA_HOME`, `config.toml`, search paths.
+//! - [`cli`]: the `viva` command line.
+
+pub mod audio;
+pub mod bank;
+pub mod cli;
+pub mod config;
+pub mod engine;
+pub mod ggml;
+pub mod models;
+pub mod report;
+pub mod score;
+pub mod transcribe;
+pub mod vad;

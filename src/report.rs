@@ -1,0 +1,248 @@
+//! Terminal rendering: the scorecard and the bank, as a person reads them.
+
+use std::fmt::Write as _;
+
+use crate::bank::{Prompt, Step};
+use crate::score::Scorecard;
+
+/// The readable scorecard: overall, then concepts hit and missed, pace, length, fillers, pauses.
+pub fn scorecard(card: &Scorecard, prompt: &Prompt) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(w, "{}  [{}]", prompt.text, prompt.id);
+    let _ = writeln!(w, "Overall {:.0}/100   {}", card.overall, bar(card.overall));
+    let _ = writeln!(w);
+
+    let hits = card.coverage.concepts.iter().filter(|c| c.hit).count();
+    let _ = writeln!(
+        w,
+        "Coverage {:>3.0}   {hits} of {} concepts",
+        card.coverage.score,
+        card.coverage.concepts.len()
+    );
+    for concept in &card.coverage.concepts {
+        match (&concept.evidence, concept.at_seconds) {
+            (Some(evidence), Some(at)) => {
+                let _ = writeln!(
+                    w,
+                    "  + {:<28} \"{evidence}\" at {}",
+                    concept.name,
+                    clock(at)
+                );
+            }
+            _ => {
+                let _ = writeln!(w, "  - {:<28} missed", concept.name);
+            }
+        }
+    }
+    let [lo, hi] = card.pace.target;
+    let _ = writeln!(
+        w,
+        "Pace     {:>3.0}   {:.0} words a minute (target {lo:.0} to {hi:.0})",
+        card.pace.score, card.wpm
+    );
+    if card.pace.curve.len() > 1 {
+        let curve: Vec<String> = card
+            .pace
+            .curve
+            .iter()
+            .map(|p| format!("{:.0}", p.wpm))
+            .collect();
+        let _ = writeln!(w, "                by 15 s: {}", curve.join(" "));
+    }
+    let [min, max] = card.length.target_seconds;
+    let _ = writeln!(
+        w,
+        "Length   {:>3.0}   {:.0} s of speech, {} words (target {min:.0} to {max:.0} s; recording {:.0} s)",
+        card.length.score, card.speaking_seconds, card.word_count, card.duration_seconds
+    );
+    let _ = writeln!(
+        w,
+        "Fillers  {:>3.0}   {} ({:.1} a minute)",
+        card.fillers.score, card.fillers.count, card.fillers.per_minute
+    );
+    if !card.fillers.items.is_empty() {
+        let items: Vec<String> = card
+            .fillers
+            .items
+            .iter()
+            .take(12)
+            .map(|f| format!("{} {}", f.word, clock(f.at_seconds)))
+            .collect();
+        let more = card.fillers.items.len().saturating_sub(12);
+        let tail = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(w, "                {}{tail}", items.join(", "));
+    }
+    if card.pauses.is_empty() {
+        let _ = writeln!(w, "Pauses         none long enough to notice");
+    } else {
+        let pauses: Vec<String> = card
+            .pauses
+            .iter()
+            .map(|p| format!("{:.1} s at {}", p.seconds, clock(p.at_seconds)))
+            .collect();
+        let _ = writeln!(w, "Pauses         {}", pauses.join(", "));
+    }
+    for avoided in &card.avoided {
+        let _ = writeln!(
+            w,
+            "Avoid          \"{}\" at {}: {}",
+            avoided.evidence,
+            clock(avoided.at_seconds),
+            avoided.why
+        );
+    }
+    if let Some(structure) = &card.structure {
+        let parts: Vec<String> = structure
+            .parts
+            .iter()
+            .map(|p| format!("{} {}", p.name, if p.found { "yes" } else { "no" }))
+            .collect();
+        let order = if structure.in_order {
+            "in order"
+        } else {
+            "out of order"
+        };
+        let _ = writeln!(w, "Structure      STAR: {} ({order})", parts.join(", "));
+    }
+    let _ = writeln!(w);
+    for line in &card.feedback {
+        let _ = writeln!(w, "* {line}");
+    }
+    let _ = writeln!(w);
+    let _ = writeln!(w, "Transcript ({}):", card.transcript.source);
+    let _ = writeln!(
+        w,
+        "{}",
+        wrap(
+            if card.transcript.text.is_empty() {
+                "(no words)"
+            } else {
+                &card.transcript.text
+            },
+            90
+        )
+    );
+    out
+}
+
+/// One prompt with its rubric, for `viva prompts show`.
+pub fn prompt(p: &Prompt) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(w, "{}  ({}; {})", p.id, p.category, p.tags.join(", "));
+    let _ = writeln!(w, "{}", wrap(&p.text, 90));
+    let _ = writeln!(w);
+    let [min, max] = p.rubric.seconds;
+    let _ = writeln!(w, "Answer length: {min:.0} to {max:.0} s");
+    if let Some([lo, hi]) = p.rubric.wpm {
+        let _ = writeln!(w, "Pace: {lo:.0} to {hi:.0} words a minute");
+    }
+    if let Some(t) = p.think_seconds {
+        let _ = writeln!(w, "Think time: {t} s");
+    }
+    if p.structure.is_some() {
+        let _ = writeln!(w, "Structure: STAR (situation, task, action, result)");
+    }
+    let ws = p.rubric.weights;
+    let _ = writeln!(
+        w,
+        "Weights: coverage {} pace {} length {} fillers {}",
+        ws.coverage, ws.pace, ws.length, ws.fillers
+    );
+    let _ = writeln!(w, "\nConcepts:");
+    for c in &p.rubric.concepts {
+        let _ = writeln!(
+            w,
+            "  {} (weight {}): {}",
+            c.name,
+            c.weight,
+            c.any.join(" | ")
+        );
+        if let Some(f) = &c.follow_up {
+            let _ = writeln!(w, "      follow-up: {f}");
+        }
+    }
+    if !p.rubric.avoid.is_empty() {
+        let _ = writeln!(w, "\nAvoid:");
+        for a in &p.rubric.avoid {
+            let _ = writeln!(w, "  \"{}\": {}", a.phrase, a.why);
+        }
+    }
+    let _ = writeln!(w, "\nDefined in {}", p.source);
+    out
+}
+
+/// A one-line description of a playlist step.
+pub fn step(step: &Step) -> String {
+    match step {
+        Step::Say { text } => format!("say: {text}"),
+        Step::Prompt { id, .. } => format!("prompt: {id}"),
+        Step::Pick {
+            category,
+            tag,
+            count,
+            ..
+        } => format!(
+            "pick {count} from {}",
+            category
+                .as_deref()
+                .map(|c| format!("category {c}"))
+                .or(tag.as_deref().map(|t| format!("tag {t}")))
+                .unwrap_or_default()
+        ),
+    }
+}
+
+/// Seconds as `m:ss`.
+pub fn clock(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+fn bar(score: f64) -> String {
+    let filled = (score / 5.0).round() as usize;
+    format!(
+        "[{}{}]",
+        "#".repeat(filled),
+        ".".repeat(20 - filled.min(20))
+    )
+}
+
+/// Wraps text at word boundaries.
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line = 0;
+    for word in text.split_whitespace() {
+        if line > 0 && line + 1 + word.len() > width {
+            out.push('\n');
+            line = 0;
+        } else if line > 0 {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += word.len();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_shows_minutes_and_seconds() {
+        assert_eq!(clock(75.4), "1:15");
+        assert_eq!(clock(5.0), "0:05");
+    }
+
+    #[test]
+    fn wrap_breaks_at_word_boundaries() {
+        assert_eq!(wrap("one two three four", 9), "one two\nthree\nfour");
+    }
+}

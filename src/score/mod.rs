@@ -1,0 +1,502 @@
+//! Scoring: transcript + timing + rubric in, scorecard out.
+//!
+//! This module is pure: no I/O, no clock, no model. Everything it needs arrives in an
+//! [`Answer`] and a [`Prompt`]; everything it finds leaves in a [`Scorecard`].
+
+pub mod fillers;
+pub mod phrase;
+pub mod structure;
+pub mod text;
+pub mod timing;
+
+use serde::{Deserialize, Serialize};
+
+use crate::bank::{Prompt, Structure, Weights};
+use crate::transcribe::Transcript;
+use crate::vad::SpeechRegion;
+use phrase::Phrase;
+use structure::StructureCheck;
+use text::{Normalizer, Token};
+pub use timing::{PaceWindow, Pause};
+
+/// The scoring knobs that do not belong to one prompt.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScoringSettings {
+    /// A silence inside the answer at least this long is reported as a pause.
+    pub pause_seconds: f64,
+    /// Pace target for prompts whose rubric names none.
+    pub wpm: [f64; 2],
+    /// Words and phrases counted as fillers.
+    pub fillers: Vec<String>,
+    /// Width of the pace-over-time windows.
+    pub pace_window_seconds: f64,
+    /// Fillers per minute that still score full marks.
+    pub fillers_per_minute_ok: f64,
+}
+
+impl Default for ScoringSettings {
+    fn default() -> Self {
+        Self {
+            pause_seconds: 2.0,
+            wpm: [120.0, 165.0],
+            fillers: fillers::DEFAULT_FILLERS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            pace_window_seconds: 15.0,
+            fillers_per_minute_ok: 2.0,
+        }
+    }
+}
+
+/// What the scorer needs to know about one recorded answer.
+#[derive(Debug, Clone, Copy)]
+pub struct Answer<'a> {
+    pub transcript: &'a Transcript,
+    /// Length of the whole recording.
+    pub duration_seconds: f64,
+    /// Where the voice-activity detector heard speech.
+    pub speech: &'a [SpeechRegion],
+}
+
+/// Everything viva judged about one answer. Its JSON form is a contract (`viva score --json`,
+/// the API, stored sessions): add fields freely, do not rename them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scorecard {
+    pub prompt_id: String,
+    pub duration_seconds: f64,
+    pub speaking_seconds: f64,
+    pub word_count: usize,
+    pub wpm: f64,
+    pub pace: PaceScore,
+    pub length: LengthScore,
+    pub coverage: CoverageScore,
+    pub fillers: FillerScore,
+    pub pauses: Vec<Pause>,
+    pub avoided: Vec<AvoidedPhrase>,
+    pub structure: Option<StructureCheck>,
+    pub weights: Weights,
+    /// 0 to 100, from the rubric's weights, less a penalty for avoid phrases used.
+    pub overall: f64,
+    /// Plain-language advice, the most important first.
+    pub feedback: Vec<String>,
+    pub transcript: Transcript,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PaceScore {
+    pub wpm: f64,
+    pub target: [f64; 2],
+    pub score: f64,
+    pub curve: Vec<PaceWindow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LengthScore {
+    pub speaking_seconds: f64,
+    pub word_count: usize,
+    pub target_seconds: [f64; 2],
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CoverageScore {
+    pub score: f64,
+    pub concepts: Vec<ConceptResult>,
+}
+
+/// Whether one rubric concept was covered, and the words that covered it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConceptResult {
+    pub name: String,
+    pub hit: bool,
+    /// The transcript words that matched, as spoken.
+    pub evidence: Option<String>,
+    /// The rubric phrase that matched.
+    pub phrase: Option<String>,
+    pub at_seconds: Option<f64>,
+    pub weight: f64,
+    pub follow_up: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FillerScore {
+    pub count: usize,
+    pub per_minute: f64,
+    pub score: f64,
+    pub items: Vec<FillerItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FillerItem {
+    pub word: String,
+    pub at_seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AvoidedPhrase {
+    pub phrase: String,
+    pub why: String,
+    pub evidence: String,
+    pub at_seconds: f64,
+}
+
+/// Points taken off `overall` for each avoid phrase used, and the most taken in all.
+const AVOID_PENALTY: f64 = 5.0;
+const AVOID_PENALTY_MAX: f64 = 20.0;
+/// How far outside the pace range (as a fraction of the range's end) the pace score reaches 0.
+const PACE_FALLOFF: f64 = 0.4;
+/// Fillers per minute past the allowance at which the filler score reaches 0.
+const FILLERS_PER_MINUTE_TO_ZERO: f64 = 8.0;
+/// Feedback lines kept, the most important first.
+const FEEDBACK_LINES: usize = 5;
+
+/// Scores one answer against one prompt's rubric.
+pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) -> Scorecard {
+    let normalizer = Normalizer::default();
+    let transcript = answer.transcript;
+    let tokens = normalizer.tokenize(transcript.words.iter().map(|w| w.text.as_str()));
+    let word_time = |token: usize| transcript.words[tokens[token].word_index].start;
+    let evidence = |first: usize, last: usize| {
+        let (a, b) = (tokens[first].word_index, tokens[last].word_index);
+        transcript.words[a..=b]
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+
+    let span = timing::speaking_span(answer.speech);
+    let speaking_seconds = span.map_or(0.0, |(a, b)| b - a);
+    let word_count = transcript.words.len();
+    let minutes = speaking_seconds / 60.0;
+    let wpm = if minutes > 0.0 {
+        word_count as f64 / minutes
+    } else {
+        0.0
+    };
+
+    let wpm_target = prompt.rubric.wpm.unwrap_or(settings.wpm);
+    let pace = PaceScore {
+        wpm,
+        target: wpm_target,
+        score: if word_count == 0 {
+            0.0
+        } else {
+            timing::range_score(wpm, wpm_target, PACE_FALLOFF)
+        },
+        curve: span.map_or_else(Vec::new, |span| {
+            timing::pace_curve(&transcript.words, span, settings.pace_window_seconds)
+        }),
+    };
+
+    let length = LengthScore {
+        speaking_seconds,
+        word_count,
+        target_seconds: prompt.rubric.seconds,
+        // Speech the transcriber found no words in (noise, a cough) is no answer.
+        score: if word_count == 0 {
+            0.0
+        } else {
+            length_score(speaking_seconds, prompt.rubric.seconds)
+        },
+    };
+
+    let concepts: Vec<ConceptResult> = prompt
+        .rubric
+        .concepts
+        .iter()
+        .map(|concept| {
+            let earliest = concept
+                .any
+                .iter()
+                .filter_map(|p| {
+                    Phrase::new(p, &normalizer)
+                        .find(&tokens)
+                        .map(|m| (m, p.as_str()))
+                })
+                .min_by_key(|(m, _)| m.first_token);
+            ConceptResult {
+                name: concept.name.clone(),
+                hit: earliest.is_some(),
+                evidence: earliest.map(|(m, _)| evidence(m.first_token, m.last_token)),
+                phrase: earliest.map(|(_, p)| p.to_owned()),
+                at_seconds: earliest.map(|(m, _)| word_time(m.first_token)),
+                weight: concept.weight,
+                follow_up: concept.follow_up.clone(),
+            }
+        })
+        .collect();
+    // Folded from +0.0: an empty float sum is -0.0, which prints as "-0".
+    let total_weight = concepts.iter().fold(0.0, |sum, c| sum + c.weight);
+    let hit_weight = concepts
+        .iter()
+        .filter(|c| c.hit)
+        .fold(0.0, |sum, c| sum + c.weight);
+    let coverage = CoverageScore {
+        score: if total_weight > 0.0 {
+            100.0 * hit_weight / total_weight
+        } else {
+            100.0
+        },
+        concepts,
+    };
+
+    let filler_items: Vec<FillerItem> =
+        fillers::find_fillers(&tokens, &settings.fillers, &normalizer)
+            .into_iter()
+            .map(|hit| FillerItem {
+                word: hit.filler,
+                at_seconds: word_time(hit.first_token),
+            })
+            .collect();
+    let per_minute = if minutes > 0.0 {
+        filler_items.len() as f64 / minutes
+    } else {
+        0.0
+    };
+    let fillers = FillerScore {
+        count: filler_items.len(),
+        per_minute,
+        score: filler_score(per_minute, settings.fillers_per_minute_ok, word_count),
+        items: filler_items,
+    };
+
+    let avoided: Vec<AvoidedPhrase> = prompt
+        .rubric
+        .avoid
+        .iter()
+        .filter_map(|avoid| {
+            let m = Phrase::new(&avoid.phrase, &normalizer)
+                .find_all(&tokens)
+                .into_iter()
+                .find(|m| !is_negated(&tokens, m.first_token))?;
+            Some(AvoidedPhrase {
+                phrase: avoid.phrase.clone(),
+                why: avoid.why.clone(),
+                evidence: evidence(m.first_token, m.last_token),
+                at_seconds: word_time(m.first_token),
+            })
+        })
+        .collect();
+
+    let structure = prompt.structure.map(|kind| match kind {
+        Structure::Star => structure::check_star(&tokens, &normalizer, word_time),
+    });
+
+    let pauses = timing::pauses(answer.speech, settings.pause_seconds);
+    let weights = prompt.rubric.weights;
+    let overall = overall_score(
+        &weights,
+        [coverage.score, pace.score, length.score, fillers.score],
+        avoided.len(),
+    );
+
+    let mut card = Scorecard {
+        prompt_id: prompt.id.clone(),
+        duration_seconds: answer.duration_seconds,
+        speaking_seconds,
+        word_count,
+        wpm,
+        pace,
+        length,
+        coverage,
+        fillers,
+        pauses,
+        avoided,
+        structure,
+        weights,
+        overall,
+        feedback: Vec::new(),
+        transcript: transcript.clone(),
+    };
+    card.feedback = feedback(&card, &tokens);
+    card
+}
+
+/// Words that, just before an avoid phrase, mean the speaker is rejecting it: "rather than
+/// just use more servers" is the good answer, not the weak one.
+const NEGATORS: &[&str] = &[
+    "not", "never", "dont", "didnt", "wont", "instead", "rather", "avoid", "without", "no",
+    "beyond", "besides",
+];
+/// How many words before a phrase a negator may stand.
+const NEGATION_REACH: usize = 3;
+
+fn is_negated(tokens: &[Token], first: usize) -> bool {
+    tokens[first.saturating_sub(NEGATION_REACH)..first]
+        .iter()
+        .any(|t| NEGATORS.contains(&t.norm.as_str()))
+}
+
+/// 100 inside the target; short answers score in proportion to how much of the minimum they
+/// reached; long ones lose marks until twice the maximum.
+fn length_score(seconds: f64, [min, max]: [f64; 2]) -> f64 {
+    let score = if seconds < min {
+        100.0 * seconds / min
+    } else if seconds > max {
+        100.0 * (1.0 - (seconds - max) / max)
+    } else {
+        100.0
+    };
+    score.clamp(0.0, 100.0)
+}
+
+fn filler_score(per_minute: f64, allowance: f64, word_count: usize) -> f64 {
+    if word_count == 0 {
+        return 0.0;
+    }
+    let over = (per_minute - allowance).max(0.0);
+    (100.0 * (1.0 - over / FILLERS_PER_MINUTE_TO_ZERO)).clamp(0.0, 100.0)
+}
+
+fn overall_score(weights: &Weights, parts: [f64; 4], avoided: usize) -> f64 {
+    let w = weights.as_array();
+    let total: f64 = w.iter().sum();
+    let weighted: f64 = w.iter().zip(parts).map(|(w, s)| w * s).sum::<f64>() / total;
+    let penalty = (avoided as f64 * AVOID_PENALTY).min(AVOID_PENALTY_MAX);
+    ((weighted - penalty).clamp(0.0, 100.0) * 10.0).round() / 10.0
+}
+
+/// Plain-language advice, ranked by how many overall points each problem costs.
+fn feedback(card: &Scorecard, tokens: &[Token]) -> Vec<String> {
+    if card.word_count == 0 {
+        return vec![
+            "No words were heard. Check the microphone or the recording, then answer aloud.".into(),
+        ];
+    }
+    let w = card.weights;
+    let total: f64 = w.as_array().iter().sum();
+    let cost = |weight: f64, score: f64| weight / total * (100.0 - score);
+    let mut lines: Vec<(f64, String)> = Vec::new();
+
+    for avoid in &card.avoided {
+        lines.push((
+            AVOID_PENALTY + 50.0,
+            format!("You said \"{}\": {}", avoid.evidence, avoid.why),
+        ));
+    }
+    let missed: Vec<&ConceptResult> = card.coverage.concepts.iter().filter(|c| !c.hit).collect();
+    if !missed.is_empty() {
+        let concept_total: f64 = card.coverage.concepts.iter().map(|c| c.weight).sum();
+        let names: Vec<&str> = missed.iter().map(|c| c.name.as_str()).collect();
+        let weight: f64 = missed.iter().map(|c| c.weight).sum();
+        lines.push((
+            cost(w.coverage, 100.0 - 100.0 * weight / concept_total),
+            format!(
+                "Name the ideas a strong answer covers: {}.",
+                names.join(", ")
+            ),
+        ));
+    }
+    let [low, high] = card.pace.target;
+    if card.wpm > high {
+        lines.push((
+            cost(w.pace, card.pace.score),
+            format!(
+                "Slow down: {:.0} words a minute is faster than the {low:.0} to {high:.0} listeners follow best.",
+                card.wpm
+            ),
+        ));
+    } else if card.wpm < low {
+        lines.push((
+            cost(w.pace, card.pace.score),
+            format!(
+                "Pick up the pace: {:.0} words a minute is slower than the {low:.0} to {high:.0} target.",
+                card.wpm
+            ),
+        ));
+    }
+    if let Some(fast) = card.pace.curve.iter().find(|p| p.wpm > high * 1.15) {
+        lines.push((
+            cost(w.pace, 80.0),
+            format!(
+                "You rushed from {:.0}s to {:.0}s ({:.0} words a minute); breathe there.",
+                fast.start_seconds, fast.end_seconds, fast.wpm
+            ),
+        ));
+    }
+    let [min, max] = card.length.target_seconds;
+    if card.speaking_seconds < min {
+        lines.push((
+            cost(w.length, card.length.score),
+            format!(
+                "Say more: you spoke for {:.0} seconds; aim for {min:.0} to {max:.0}.",
+                card.speaking_seconds
+            ),
+        ));
+    } else if card.speaking_seconds > max {
+        lines.push((
+            cost(w.length, card.length.score),
+            format!(
+                "Tighten it: you spoke for {:.0} seconds; aim for {min:.0} to {max:.0}.",
+                card.speaking_seconds
+            ),
+        ));
+    }
+    if card.fillers.score < 100.0 {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for item in &card.fillers.items {
+            match counts.iter_mut().find(|(w, _)| *w == item.word) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((&item.word, 1)),
+            }
+        }
+        counts.sort_by_key(|&(_, n)| std::cmp::Reverse(n));
+        lines.push((
+            cost(w.fillers, card.fillers.score),
+            format!(
+                "Cut the fillers: {:.1} a minute, most often \"{}\". A silent pause sounds surer.",
+                card.fillers.per_minute, counts[0].0
+            ),
+        ));
+    }
+    if let Some(longest) = card
+        .pauses
+        .iter()
+        .max_by(|a, b| a.seconds.total_cmp(&b.seconds))
+    {
+        lines.push((
+            1.0 + longest.seconds.min(10.0),
+            format!(
+                "A {:.1}-second silence at {:.0}s: signpost while you think (\"Let me take the second part first\").",
+                longest.seconds, longest.at_seconds
+            ),
+        ));
+    }
+    if let Some(structure) = &card.structure {
+        let missing: Vec<&str> = structure
+            .parts
+            .iter()
+            .filter(|p| !p.found)
+            .map(|p| p.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            lines.push((
+                8.0,
+                format!(
+                    "Tell it as a story (Situation, Task, Action, Result); no clear {} was heard.",
+                    missing.join(" or ")
+                ),
+            ));
+        } else if !structure.in_order {
+            lines.push((
+                5.0,
+                "Keep the story in order: situation and task first, the result last.".into(),
+            ));
+        }
+    }
+    if lines.is_empty() && !tokens.is_empty() {
+        lines.push((
+            0.0,
+            "A strong answer: on time, on pace, and it named every key idea.".into(),
+        ));
+    }
+    lines.sort_by(|a, b| b.0.total_cmp(&a.0));
+    lines
+        .into_iter()
+        .take(FEEDBACK_LINES)
+        .map(|(_, line)| line)
+        .collect()
+}

@@ -1,0 +1,390 @@
+//! Transcription: speech regions of a [`Recording`] in, a [`Transcript`] with word times out.
+//!
+//! Whisper runs locally through whisper-rs on the speech regions only (it invents text on
+//! silence), with token timestamps for word times, no carried context, non-speech tokens
+//! suppressed, and a short prompt that keeps the fillers Whisper would otherwise tidy away.
+//! A corrected transcript from a file can stand in for Whisper's words; it is then spread over
+//! the same speech regions, so pace and pauses still come from the audio.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use whisper_rs::{
+    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+};
+
+use crate::audio::{Recording, SAMPLE_RATE};
+use crate::vad::{self, SpeechRegion};
+
+/// What was said, word by word, with times in seconds from the start of the recording.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Transcript {
+    pub text: String,
+    pub words: Vec<Word>,
+    /// Where the words came from: `whisper` or `file`.
+    pub source: String,
+}
+
+/// One spoken word, as written (with its punctuation), and when it was said.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Word {
+    pub text: String,
+    pub start: f64,
+    pub end: f64,
+}
+
+impl Transcript {
+    fn from_words(words: Vec<Word>, source: &str) -> Self {
+        let text = words
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Self {
+            text,
+            words,
+            source: source.to_owned(),
+        }
+    }
+}
+
+/// Why transcription failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TranscribeError {
+    #[error("{path}: not a usable Whisper model ({detail}); fetch a fresh copy with `viva models fetch base.en`")]
+    BadModel { path: PathBuf, detail: String },
+    #[error("Whisper failed on {path}: {detail}")]
+    Inference { path: PathBuf, detail: String },
+}
+
+/// Transcription settings that do not depend on the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TranscribeSettings {
+    /// Spoken language, as Whisper's two-letter code.
+    pub language: String,
+    /// CPU threads for inference; 0 means every available core.
+    pub threads: usize,
+    /// Text Whisper reads before the audio. Kept short: a long prompt steers the words, this
+    /// one only shows that hesitations are to be written down.
+    pub initial_prompt: String,
+}
+
+impl Default for TranscribeSettings {
+    fn default() -> Self {
+        Self {
+            language: "en".into(),
+            threads: 0,
+            initial_prompt: "Umm, so, uh, let me think, like, hmm, I mean, okay.".into(),
+        }
+    }
+}
+
+/// Regions closer than this share one Whisper call, for context across short pauses.
+const JOIN_GAP_SECONDS: f64 = 1.0;
+/// Whisper's window is 30 s; leave room for padding.
+const MAX_CHUNK_SECONDS: f64 = 28.0;
+/// whisper.cpp refuses input under a second.
+const MIN_CHUNK_SAMPLES: usize = SAMPLE_RATE as usize + SAMPLE_RATE as usize / 10;
+
+/// A loaded Whisper model with a reusable inference state.
+pub struct Transcriber {
+    model_path: PathBuf,
+    state: WhisperState,
+    settings: TranscribeSettings,
+    threads: usize,
+}
+
+impl Transcriber {
+    /// Loads a ggml Whisper model from disk.
+    pub fn load(model_path: &Path, settings: TranscribeSettings) -> Result<Self, TranscribeError> {
+        whisper_rs::install_logging_hooks();
+        let bad = |detail: String| TranscribeError::BadModel {
+            path: model_path.to_owned(),
+            detail,
+        };
+        crate::ggml::check_model_file(model_path).map_err(bad)?;
+        let path_str = model_path
+            .to_str()
+            .ok_or_else(|| bad("the path is not valid UTF-8".into()))?;
+        let mut params = WhisperContextParameters::default();
+        params.use_gpu(false);
+        let ctx = WhisperContext::new_with_params(path_str, params)
+            .map_err(|e| bad(format!("whisper.cpp could not load it: {e}")))?;
+        let state = ctx
+            .create_state()
+            .map_err(|e| bad(format!("could not create an inference state: {e}")))?;
+        let threads = match settings.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        Ok(Self {
+            model_path: model_path.to_owned(),
+            state,
+            settings,
+            threads,
+        })
+    }
+
+    /// Transcribes the speech regions of a recording.
+    pub fn transcribe(
+        &mut self,
+        recording: &Recording,
+        speech: &[SpeechRegion],
+    ) -> Result<Transcript, TranscribeError> {
+        let mut words = Vec::new();
+        for chunk in vad::transcription_chunks(speech, JOIN_GAP_SECONDS, MAX_CHUNK_SECONDS) {
+            words.extend(self.transcribe_chunk(recording, chunk)?);
+        }
+        Ok(Transcript::from_words(words, "whisper"))
+    }
+
+    fn transcribe_chunk(
+        &mut self,
+        recording: &Recording,
+        chunk: SpeechRegion,
+    ) -> Result<Vec<Word>, TranscribeError> {
+        let from = (chunk.start * SAMPLE_RATE as f64) as usize;
+        let to = ((chunk.end * SAMPLE_RATE as f64) as usize).min(recording.samples.len());
+        let mut audio = recording.samples[from.min(to)..to].to_vec();
+        if audio.len() < MIN_CHUNK_SAMPLES {
+            audio.resize(MIN_CHUNK_SAMPLES, 0.0);
+        }
+
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(self.threads as i32);
+        params.set_language(Some(&self.settings.language));
+        params.set_no_context(true);
+        params.set_suppress_nst(true);
+        params.set_token_timestamps(true);
+        params.set_initial_prompt(&self.settings.initial_prompt);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_special(false);
+        params.set_print_timestamps(false);
+
+        self.state
+            .full(params, &audio)
+            .map_err(|e| TranscribeError::Inference {
+                path: recording.source.clone(),
+                detail: e.to_string(),
+            })?;
+
+        let mut pieces = Vec::new();
+        for segment in self.state.as_iter() {
+            for t in 0..segment.n_tokens() {
+                let Some(token) = segment.get_token(t) else {
+                    continue;
+                };
+                let Ok(text) = token.to_str_lossy() else {
+                    continue;
+                };
+                let data = token.token_data();
+                pieces.push(TokenPiece {
+                    text: text.into_owned(),
+                    start: chunk.start + data.t0 as f64 / 100.0,
+                    end: chunk.start + data.t1 as f64 / 100.0,
+                });
+            }
+        }
+        let words = words_from_tokens(&pieces, chunk);
+        Ok(if is_repetition_hallucination(&words) {
+            Vec::new()
+        } else {
+            words
+        })
+    }
+
+    /// The model file this transcriber loaded.
+    pub fn model_path(&self) -> &Path {
+        &self.model_path
+    }
+}
+
+/// One decoded token with its time.
+struct TokenPiece {
+    text: String,
+    start: f64,
+    end: f64,
+}
+
+/// Joins Whisper's sub-word tokens into words: a token starting with a space opens a word.
+/// Special tokens (`[_BEG_]`, `<|endoftext|>`, timestamps) and bracketed non-speech notes
+/// (`[BLANK_AUDIO]`, `(music)`) are dropped.
+fn words_from_tokens(pieces: &[TokenPiece], chunk: SpeechRegion) -> Vec<Word> {
+    let mut words: Vec<Word> = Vec::new();
+    for piece in pieces {
+        let text = piece.text.as_str();
+        if text.is_empty() || is_special_token(text) {
+            continue;
+        }
+        let (start, end) = (
+            piece.start.clamp(chunk.start, chunk.end),
+            piece.end.clamp(chunk.start, chunk.end),
+        );
+        let opens_word = text.starts_with(' ') || words.is_empty();
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        match words.last_mut() {
+            Some(last) if !opens_word => {
+                last.text.push_str(trimmed);
+                last.end = end.max(last.end);
+            }
+            _ => words.push(Word {
+                text: trimmed.to_owned(),
+                start,
+                end: end.max(start),
+            }),
+        }
+    }
+    words.retain(|w| !is_non_speech_note(&w.text));
+    words
+}
+
+fn is_special_token(text: &str) -> bool {
+    (text.starts_with("[_") && text.ends_with(']'))
+        || (text.starts_with("<|") && text.ends_with("|>"))
+}
+
+fn is_non_speech_note(word: &str) -> bool {
+    (word.starts_with('[') && word.ends_with(']'))
+        || (word.starts_with('(') && word.ends_with(')'))
+        || word.chars().all(|c| !c.is_alphanumeric())
+}
+
+/// Whisper's typical failure on noise: one word over and over. Such output is dropped.
+fn is_repetition_hallucination(words: &[Word]) -> bool {
+    if words.len() < 4 {
+        return false;
+    }
+    let first = words[0].text.to_lowercase();
+    words.iter().all(|w| w.text.to_lowercase() == first)
+}
+
+/// Spreads the words of a written transcript over the speech regions, in proportion to each
+/// word's length, so a corrected transcript still gets times from the audio.
+pub fn transcript_from_text(text: &str, speech: &[SpeechRegion], duration: f64) -> Transcript {
+    let written: Vec<&str> = text.split_whitespace().collect();
+    let fallback = [SpeechRegion {
+        start: 0.0,
+        end: duration,
+    }];
+    let regions = if speech.is_empty() {
+        &fallback[..]
+    } else {
+        speech
+    };
+    let total_speech: f64 = regions.iter().map(SpeechRegion::seconds).sum();
+    // Each word's share: its letters plus one for the gap after it.
+    let weights: Vec<f64> = written
+        .iter()
+        .map(|w| w.chars().filter(|c| c.is_alphanumeric()).count() as f64 + 1.0)
+        .collect();
+    let total_weight: f64 = weights.iter().sum();
+    let to_time = |speech_offset: f64| {
+        let mut left = speech_offset;
+        for region in regions {
+            if left < region.seconds() {
+                return region.start + left;
+            }
+            left -= region.seconds();
+        }
+        regions.last().map_or(0.0, |r| r.end)
+    };
+    let mut offset = 0.0;
+    let words = written
+        .iter()
+        .zip(&weights)
+        .map(|(w, weight)| {
+            let share = weight / total_weight * total_speech;
+            let word = Word {
+                text: (*w).to_owned(),
+                start: to_time(offset),
+                end: to_time(offset + share * 0.85),
+            };
+            offset += share;
+            word
+        })
+        .collect();
+    Transcript::from_words(words, "file")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn piece(text: &str, start: f64) -> TokenPiece {
+        TokenPiece {
+            text: text.into(),
+            start,
+            end: start + 0.2,
+        }
+    }
+
+    #[test]
+    fn sub_word_tokens_join_into_words_and_specials_drop() {
+        let chunk = SpeechRegion {
+            start: 0.0,
+            end: 10.0,
+        };
+        let pieces = [
+            piece("[_BEG_]", 0.0),
+            piece(" We", 0.1),
+            piece(" person", 0.4),
+            piece("alized", 0.6),
+            piece(" it", 0.9),
+            piece(".", 1.0),
+            piece(" [BLANK_AUDIO]", 1.2),
+            piece("<|endoftext|>", 1.5),
+        ];
+        let words = words_from_tokens(&pieces, chunk);
+        let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(texts, ["We", "personalized", "it."]);
+        assert!((words[1].start - 0.4).abs() < 1e-9);
+        assert!((words[1].end - 0.8).abs() < 1e-9);
+    }
+
+    #[test]
+    fn one_word_repeated_is_a_hallucination() {
+        let w = |t: &str| Word {
+            text: t.into(),
+            start: 0.0,
+            end: 0.1,
+        };
+        assert!(is_repetition_hallucination(&[
+            w("you"),
+            w("You"),
+            w("you"),
+            w("you")
+        ]));
+        assert!(!is_repetition_hallucination(&[
+            w("I"),
+            w("owned"),
+            w("it"),
+            w("fully")
+        ]));
+    }
+
+    #[test]
+    fn a_written_transcript_spreads_over_speech_only() {
+        let speech = [
+            SpeechRegion {
+                start: 1.0,
+                end: 3.0,
+            },
+            SpeechRegion {
+                start: 6.0,
+                end: 8.0,
+            },
+        ];
+        let t = transcript_from_text("one two six ten", &speech, 10.0);
+        assert_eq!(t.words.len(), 4);
+        assert_eq!(t.source, "file");
+        assert!((t.words[0].start - 1.0).abs() < 1e-9);
+        // Halfway through the speech time is the start of the second region.
+        assert!((t.words[2].start - 6.0).abs() < 1e-9, "{:?}", t.words[2]);
+        assert!(t.words.iter().all(|w| !(3.0..6.0).contains(&w.start)));
+    }
+}

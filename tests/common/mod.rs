@@ -1,0 +1,236 @@
+//! Test support: a temporary VIVA_HOME, the viva binary, speech from espeak-ng, audio edits with
+//! sox, and a weightless Whisper model built from scratch (no download, no ../shared).
+
+#![allow(dead_code)] // Each test binary uses its own subset.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A scratch directory that is also VIVA_HOME for the commands run in it.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.path("home")
+    }
+
+    /// `viva ARGS` with VIVA_HOME here and no inherited model or bank overrides.
+    pub fn viva(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_viva"))
+            .args(args)
+            .env("VIVA_HOME", self.home())
+            .env_remove("VIVA_MODEL")
+            .env_remove("VIVA_PROMPTS")
+            .current_dir(self.dir.path())
+            .output()
+            .expect("run viva")
+    }
+
+    /// Runs viva, asserts success, and returns stdout.
+    pub fn viva_ok(&self, args: &[&str]) -> String {
+        let out = self.viva(args);
+        assert!(
+            out.status.success(),
+            "viva {args:?} failed:\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// Runs viva, asserts failure, and returns stderr.
+    pub fn viva_err(&self, args: &[&str]) -> String {
+        let out = self.viva(args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(
+            !out.status.success(),
+            "viva {args:?} should fail; stdout: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            !stderr.contains("panicked"),
+            "viva {args:?} panicked: {stderr}"
+        );
+        stderr
+    }
+
+    /// Runs viva with `--json` output and parses it.
+    pub fn viva_json(&self, args: &[&str]) -> serde_json::Value {
+        let stdout = self.viva_ok(args);
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {stdout}"))
+    }
+
+    /// Speaks `text` with espeak-ng at `wpm` into a WAV file (22.05 kHz mono, as espeak writes).
+    pub fn speak(&self, name: &str, text: &str, wpm: u32) -> PathBuf {
+        let path = self.path(name);
+        run(
+            "espeak-ng",
+            &[
+                "-v",
+                "en-us",
+                "-s",
+                &wpm.to_string(),
+                "-w",
+                path.to_str().unwrap(),
+                text,
+            ],
+        );
+        path
+    }
+
+    /// `count` seconds of silence at `rate` Hz.
+    pub fn silence(&self, name: &str, seconds: f64, rate: u32) -> PathBuf {
+        let path = self.path(name);
+        run(
+            "sox",
+            &[
+                "-n",
+                "-r",
+                &rate.to_string(),
+                "-c",
+                "1",
+                "-b",
+                "16",
+                path.to_str().unwrap(),
+                "trim",
+                "0",
+                &seconds.to_string(),
+            ],
+        );
+        path
+    }
+
+    /// Joins WAV files end to end.
+    pub fn concat(&self, name: &str, parts: &[&Path]) -> PathBuf {
+        let path = self.path(name);
+        let mut args: Vec<&str> = parts.iter().map(|p| p.to_str().unwrap()).collect();
+        args.push(path.to_str().unwrap());
+        run("sox", &args);
+        path
+    }
+
+    /// Writes a weightless Whisper model and returns its path.
+    pub fn weightless_model(&self) -> PathBuf {
+        let path = self.path("ggml-weightless.bin");
+        std::fs::write(&path, weightless_ggml_model()).unwrap();
+        path
+    }
+}
+
+/// Runs a helper program and asserts it succeeded.
+pub fn run(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} is needed for this test ({e}); .ci/run installs it"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Seconds of audio between the first and last sound above sox's 1% floor: the speech's
+/// trimmed duration, measured independently of viva's voice detector.
+pub fn trimmed_seconds(wav: &Path) -> f64 {
+    let trimmed = wav.with_extension("trimmed.wav");
+    run(
+        "sox",
+        &[
+            wav.to_str().unwrap(),
+            trimmed.to_str().unwrap(),
+            "silence",
+            "1",
+            "0.02",
+            "1%",
+            "reverse",
+            "silence",
+            "1",
+            "0.02",
+            "1%",
+            "reverse",
+        ],
+    );
+    run("soxi", &["-D", trimmed.to_str().unwrap()])
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// A whisper.cpp model file with the real tiny.en shapes, mel filters and a small vocabulary,
+/// but no tensors: whisper.cpp loads such a file as an empty model meant for tests, and runs
+/// real inference through it (with zero weights, so its output is not meaningful text).
+pub fn weightless_ggml_model() -> Vec<u8> {
+    const N_MELS: usize = 80;
+    const N_FFT: usize = 201; // 400-sample window: 201 frequency bins.
+    let mut out = Vec::new();
+    let i32s = |out: &mut Vec<u8>, values: &[i32]| {
+        for v in values {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    };
+    out.extend_from_slice(&0x6767_6d6cu32.to_le_bytes());
+    // n_vocab, n_audio_ctx, n_audio_state, n_audio_head, n_audio_layer, n_text_ctx,
+    // n_text_state, n_text_head, n_text_layer, n_mels, ftype (1 = f16): tiny.en's shapes.
+    i32s(
+        &mut out,
+        &[51864, 1500, 384, 6, 4, 448, 384, 6, 4, N_MELS as i32, 1],
+    );
+    i32s(&mut out, &[N_MELS as i32, N_FFT as i32]);
+    for filter in mel_filters(N_MELS, N_FFT, 16_000.0) {
+        out.extend_from_slice(&filter.to_le_bytes());
+    }
+    let mut vocab: Vec<Vec<u8>> = (0u8..=255).map(|b| vec![b]).collect();
+    for word in [
+        "the", "and", "we", "I", "um", "uh", "like", "so", "product", "data",
+    ] {
+        vocab.push(format!(" {word}").into_bytes());
+    }
+    i32s(&mut out, &[vocab.len() as i32]);
+    for token in vocab {
+        out.extend_from_slice(&(token.len() as u32).to_le_bytes());
+        out.extend_from_slice(&token);
+    }
+    out
+}
+
+/// Slaney-style triangular mel filters, row-major `[n_mels][n_fft]`, as Whisper uses.
+fn mel_filters(n_mels: usize, n_fft: usize, sample_rate: f32) -> Vec<f32> {
+    let hz_to_mel = |hz: f32| 2595.0 * (1.0 + hz / 700.0).log10();
+    let mel_to_hz = |mel: f32| 700.0 * (10f32.powf(mel / 2595.0) - 1.0);
+    let top = hz_to_mel(sample_rate / 2.0);
+    let edges: Vec<f32> = (0..n_mels + 2)
+        .map(|i| mel_to_hz(top * i as f32 / (n_mels + 1) as f32))
+        .collect();
+    let bin_hz = |bin: usize| bin as f32 * sample_rate / (2.0 * (n_fft - 1) as f32);
+    let mut filters = vec![0.0f32; n_mels * n_fft];
+    for m in 0..n_mels {
+        let (lo, mid, hi) = (edges[m], edges[m + 1], edges[m + 2]);
+        let norm = 2.0 / (hi - lo);
+        for bin in 0..n_fft {
+            let f = bin_hz(bin);
+            let weight = if f > lo && f <= mid {
+                (f - lo) / (mid - lo)
+            } else if f > mid && f < hi {
+                (hi - f) / (hi - mid)
+            } else {
+                0.0
+            };
+            filters[m * n_fft + bin] = weight * norm;
+        }
+    }
+    filters
+}
