@@ -61,6 +61,9 @@ enum PromptsCommand {
         id: String,
         #[arg(long)]
         json: bool,
+        /// Print only the question text (for scripts and other speech tools).
+        #[arg(long, conflicts_with = "json")]
+        question: bool,
     },
     /// Check every prompt and playlist file; print file:line:col for each problem.
     Check,
@@ -118,6 +121,22 @@ pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
+/// The error and its causes on one line, each cause once: many errors already quote their
+/// source in their own message, and repeating it would double the line.
+pub fn error_message(err: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+    }
+    message
+}
+
 fn print(text: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
@@ -162,6 +181,8 @@ fn prompts(env: &Env, cmd: PromptsCommand) -> Result<ExitCode> {
             if playlists {
                 if json {
                     print_json(&bank.playlists)?;
+                } else if bank.playlists.is_empty() {
+                    print("no playlists in the bank")?;
                 } else {
                     let mut out = String::new();
                     for p in &bank.playlists {
@@ -177,9 +198,14 @@ fn prompts(env: &Env, cmd: PromptsCommand) -> Result<ExitCode> {
             } else if json {
                 print_json(&bank.prompts)?;
             } else {
-                let id_width = bank.prompts.iter().map(|p| p.id.len()).max().unwrap_or(2);
+                let width = |f: fn(&crate::bank::Prompt) -> usize| {
+                    bank.prompts.iter().map(f).max().unwrap_or(0)
+                };
+                let id_width = width(|p| p.id.len()).max(2);
+                let cat_width = width(|p| p.category.len()).max(8);
+                let tag_width = width(|p| p.tags.join(",").len()).max(4);
                 let mut out = format!(
-                    "{:<id_width$}  {:<16}  {:<28}  TEXT\n",
+                    "{:<id_width$}  {:<cat_width$}  {:<tag_width$}  TEXT\n",
                     "ID", "CATEGORY", "TAGS"
                 );
                 for p in &bank.prompts {
@@ -190,7 +216,7 @@ fn prompts(env: &Env, cmd: PromptsCommand) -> Result<ExitCode> {
                         ""
                     };
                     out.push_str(&format!(
-                        "{:<id_width$}  {:<16}  {:<28}  {text}{ellipsis}\n",
+                        "{:<id_width$}  {:<cat_width$}  {:<tag_width$}  {text}{ellipsis}\n",
                         p.id,
                         p.category,
                         p.tags.join(",")
@@ -199,10 +225,12 @@ fn prompts(env: &Env, cmd: PromptsCommand) -> Result<ExitCode> {
                 print(&out)?;
             }
         }
-        PromptsCommand::Show { id, json } => {
+        PromptsCommand::Show { id, json, question } => {
             let bank = load_bank(env)?;
             let prompt = bank.prompt(&id)?;
-            if json {
+            if question {
+                print(&prompt.text)?;
+            } else if json {
                 print_json(prompt)?;
             } else {
                 print(&report::prompt(prompt))?;

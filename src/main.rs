@@ -9,7 +9,7 @@ fn main() -> ExitCode {
             if viva::cli::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("viva: {err:#}");
+            eprintln!("viva: {}", viva::cli::error_message(&err));
             ExitCode::FAILURE
         }
     }

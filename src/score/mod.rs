@@ -500,3 +500,217 @@ fn feedback(card: &Scorecard, tokens: &[Token]) -> Vec<String> {
         .map(|(_, line)| line)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bank::{AvoidPhrase, Concept, Rubric};
+    use crate::transcribe::Word;
+
+    fn prompt(structure: Option<Structure>) -> Prompt {
+        let concept = |name: &str, any: &[&str], weight: f64| Concept {
+            name: name.into(),
+            any: any.iter().map(|s| s.to_string()).collect(),
+            weight,
+            follow_up: None,
+        };
+        Prompt {
+            id: "p".into(),
+            category: "test".into(),
+            tags: vec![],
+            text: "Q?".into(),
+            think_seconds: None,
+            structure,
+            rubric: Rubric {
+                seconds: [10.0, 30.0],
+                wpm: Some([120.0, 165.0]),
+                weights: Weights::default(),
+                concepts: vec![
+                    concept("scale", &["open connect", "edge cache"], 3.0),
+                    concept("cost", &["cost"], 1.0),
+                ],
+                avoid: vec![AvoidPhrase {
+                    phrase: "use more servers".into(),
+                    why: "Generic.".into(),
+                }],
+            },
+            source: "test".into(),
+        }
+    }
+
+    /// Words spoken evenly at `wpm` from t = 1 s.
+    fn transcript(text: &str, wpm: f64) -> (Transcript, Vec<SpeechRegion>) {
+        let step = 60.0 / wpm;
+        let words: Vec<Word> = text
+            .split_whitespace()
+            .enumerate()
+            .map(|(i, w)| Word {
+                text: w.into(),
+                start: 1.0 + i as f64 * step,
+                end: 1.0 + i as f64 * step + step * 0.8,
+            })
+            .collect();
+        let end = words.last().map_or(1.0, |w| w.end);
+        let t = Transcript {
+            text: text.into(),
+            words,
+            source: "test".into(),
+        };
+        (t, vec![SpeechRegion { start: 1.0, end }])
+    }
+
+    fn card(text: &str, wpm: f64, structure: Option<Structure>) -> Scorecard {
+        let (t, speech) = transcript(text, wpm);
+        let answer = Answer {
+            transcript: &t,
+            duration_seconds: 60.0,
+            speech: &speech,
+        };
+        score(&prompt(structure), answer, &ScoringSettings::default())
+    }
+
+    /// 40 words that name every concept and no filler.
+    const STRONG: &str = "We would serve video from Open Connect appliances inside partner \
+        networks so the edge cache absorbs peak demand and keeps cost per stream low while the \
+        control plane stays in the cloud and every region can fail over within minutes during \
+        big launches";
+
+    #[test]
+    fn a_strong_answer_on_pace_and_time_scores_full_marks() {
+        let c = card(STRONG, 140.0, None);
+        assert_eq!(c.coverage.score, 100.0);
+        assert_eq!(c.pace.score, 100.0);
+        assert_eq!(c.length.score, 100.0);
+        assert_eq!(c.fillers.score, 100.0);
+        assert_eq!(c.overall, 100.0);
+        assert!((c.wpm - 140.0).abs() < 6.0, "wpm {}", c.wpm);
+    }
+
+    #[test]
+    fn coverage_is_weighted_by_concept() {
+        let c = card("we keep the cost down", 140.0, None);
+        assert_eq!(c.coverage.score, 25.0);
+        let c = card("an edge cache near viewers", 140.0, None);
+        assert_eq!(c.coverage.score, 75.0);
+        assert_eq!(
+            c.coverage.concepts[0].evidence.as_deref(),
+            Some("edge cache")
+        );
+    }
+
+    #[test]
+    fn an_avoid_phrase_costs_points_and_leads_the_feedback() {
+        let with = card(
+            &format!("{STRONG} and we would use more servers"),
+            140.0,
+            None,
+        );
+        assert_eq!(with.avoided.len(), 1);
+        assert_eq!(with.avoided[0].evidence, "use more servers");
+        assert!(with.overall <= 100.0 - AVOID_PENALTY);
+        assert!(
+            with.feedback[0].contains("use more servers"),
+            "{:?}",
+            with.feedback
+        );
+    }
+
+    #[test]
+    fn a_rejected_avoid_phrase_is_not_held_against_the_speaker() {
+        let c = card(
+            &format!("{STRONG} rather than just use more servers"),
+            140.0,
+            None,
+        );
+        assert!(c.avoided.is_empty(), "{:?}", c.avoided);
+        let c = card(
+            &format!("{STRONG} we should not use more servers"),
+            140.0,
+            None,
+        );
+        assert!(c.avoided.is_empty());
+    }
+
+    #[test]
+    fn speaking_too_fast_lowers_pace_and_says_slow_down() {
+        let c = card(STRONG, 230.0, None);
+        assert!(c.pace.score < 60.0, "pace {}", c.pace.score);
+        assert!(
+            c.feedback.iter().any(|f| f.starts_with("Slow down")),
+            "{:?}",
+            c.feedback
+        );
+    }
+
+    #[test]
+    fn fillers_past_the_allowance_lower_the_filler_score() {
+        let text = format!("um {STRONG} uh you know um");
+        let c = card(&text, 140.0, None);
+        assert_eq!(c.fillers.count, 4);
+        assert!(c.fillers.per_minute > 2.0);
+        assert!(c.fillers.score < 100.0);
+        assert_eq!(c.fillers.items[0].word, "um");
+        assert!((c.fillers.items[0].at_seconds - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_short_answer_scores_length_in_proportion() {
+        let c = card("edge cache and cost", 140.0, None);
+        assert!(c.speaking_seconds < 10.0);
+        let expected = 100.0 * c.speaking_seconds / 10.0;
+        assert!((c.length.score - expected).abs() < 1e-9);
+        assert!(c.feedback.iter().any(|f| f.starts_with("Say more")));
+    }
+
+    #[test]
+    fn no_words_scores_zero_everywhere() {
+        let c = card("", 140.0, None);
+        assert_eq!(c.word_count, 0);
+        assert_eq!(c.overall, 0.0);
+        assert_eq!(c.feedback.len(), 1);
+    }
+
+    #[test]
+    fn structure_is_checked_only_when_the_prompt_asks() {
+        assert!(card(STRONG, 140.0, None).structure.is_none());
+        let c = card(STRONG, 140.0, Some(Structure::Star));
+        assert!(c.structure.is_some());
+        assert!(c
+            .feedback
+            .iter()
+            .any(|f| f.contains("Situation, Task, Action, Result")));
+    }
+
+    #[test]
+    fn overall_follows_the_rubric_weights() {
+        let weights = Weights {
+            coverage: 1.0,
+            pace: 0.0,
+            length: 0.0,
+            fillers: 0.0,
+        };
+        assert_eq!(
+            overall_score(&weights, [40.0, 100.0, 100.0, 100.0], 0),
+            40.0
+        );
+        assert_eq!(
+            overall_score(&weights, [40.0, 100.0, 100.0, 100.0], 10),
+            20.0
+        );
+        let even = Weights {
+            coverage: 1.0,
+            pace: 1.0,
+            length: 1.0,
+            fillers: 1.0,
+        };
+        assert_eq!(overall_score(&even, [0.0, 100.0, 100.0, 0.0], 0), 50.0);
+    }
+
+    #[test]
+    fn the_scorecard_round_trips_through_json() {
+        let c = card(STRONG, 140.0, Some(Structure::Star));
+        let json = serde_json::to_string(&c).unwrap();
+        let back: Scorecard = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, c);
+    }
+}
