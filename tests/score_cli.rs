@@ -92,8 +92,10 @@ fn wpm_matches_espeak_speech_at_two_rates_within_ten_percent() {
     );
 }
 
-#[test]
-fn a_pause_inserted_with_sox_is_found_where_it_was_put() {
+/// Two sentences with three seconds of silence between them, optionally under pink noise at
+/// `noise` amplitude, scored with a written transcript. Returns the scorecard and where the
+/// first sentence ends.
+fn score_with_inserted_pause(noise: Option<f64>) -> (Value, f64) {
     let (sb, bank) = sandbox_with_bank();
     let first = sb.speak(
         "first.wav",
@@ -106,7 +108,40 @@ fn a_pause_inserted_with_sox_is_found_where_it_was_put() {
         160,
     );
     let gap = sb.silence("gap.wav", 3.0, 22_050);
-    let joined = sb.concat("joined.wav", &[&first, &gap, &second]);
+    let mut joined = sb.concat("joined.wav", &[&first, &gap, &second]);
+    if let Some(volume) = noise {
+        let seconds = common::run("soxi", &["-D", joined.to_str().unwrap()]);
+        let hiss = sb.path("noise.wav");
+        common::run(
+            "sox",
+            &[
+                "-n",
+                "-r",
+                "22050",
+                "-c",
+                "1",
+                "-b",
+                "16",
+                hiss.to_str().unwrap(),
+                "synth",
+                seconds.trim(),
+                "pinknoise",
+                "vol",
+                &volume.to_string(),
+            ],
+        );
+        let noisy = sb.path("noisy.wav");
+        common::run(
+            "sox",
+            &[
+                "-m",
+                joined.to_str().unwrap(),
+                hiss.to_str().unwrap(),
+                noisy.to_str().unwrap(),
+            ],
+        );
+        joined = noisy;
+    }
     let transcript = sb.path("t.txt");
     std::fs::write(
         &transcript,
@@ -124,15 +159,19 @@ fn a_pause_inserted_with_sox_is_found_where_it_was_put() {
         transcript.to_str().unwrap(),
         "--json",
     ]);
+    let first_len = common::run("soxi", &["-D", first.to_str().unwrap()])
+        .trim()
+        .parse::<f64>()
+        .unwrap();
+    (card, first_len)
+}
+
+fn assert_one_pause_where_it_was_put(card: &Value, first_len: f64) {
     let pauses = card["pauses"].as_array().unwrap();
     assert_eq!(pauses.len(), 1, "exactly the inserted pause: {pauses:?}");
     let seconds = f(&pauses[0]["seconds"]);
     // The inserted 3 s plus espeak's own lead-in and tail silence, less the detector's padding.
     assert!((2.7..=4.0).contains(&seconds), "pause of {seconds} s");
-    let first_len = common::run("soxi", &["-D", first.to_str().unwrap()])
-        .trim()
-        .parse::<f64>()
-        .unwrap();
     let at = f(&pauses[0]["at_seconds"]);
     assert!(
         at > first_len - 1.0 && at <= first_len + 0.1,
@@ -146,6 +185,26 @@ fn a_pause_inserted_with_sox_is_found_where_it_was_put() {
             "word inside the pause: {word}"
         );
     }
+}
+
+#[test]
+fn a_pause_inserted_with_sox_is_found_where_it_was_put() {
+    let (card, first_len) = score_with_inserted_pause(None);
+    assert_one_pause_where_it_was_put(&card, first_len);
+}
+
+#[test]
+fn a_pause_is_still_found_under_room_noise() {
+    // Pink noise at about a quarter of the speech's RMS: an energy floor would hear the hiss as
+    // speech and lose the pause; the voice detector must not.
+    let (quiet, first_len) = score_with_inserted_pause(None);
+    let (noisy, _) = score_with_inserted_pause(Some(0.1));
+    assert_one_pause_where_it_was_put(&noisy, first_len);
+    let (a, b) = (f(&quiet["speaking_seconds"]), f(&noisy["speaking_seconds"]));
+    assert!(
+        (a - b).abs() < 0.5,
+        "speaking time {a} s quiet, {b} s in noise"
+    );
 }
 
 #[test]
@@ -365,38 +424,33 @@ fn a_missing_model_names_every_path_tried_and_the_fetch_command() {
 fn a_corrupt_model_is_named_with_the_fix() {
     let (sb, bank) = sandbox_with_bank();
     let wav = sb.speak("short.wav", "Ownership matters.", 160);
+    let score_with = |model: &std::path::Path| {
+        let (model, wav) = (model.to_str().unwrap(), wav.to_str().unwrap());
+        sb.viva_err(&[
+            "--prompts",
+            &bank,
+            "--model",
+            model,
+            "score",
+            wav,
+            "--prompt",
+            "story",
+        ])
+    };
     let junk = sb.path("junk.bin");
     std::fs::write(&junk, b"this is not a model").unwrap();
-    let err = sb.viva_err(&[
-        "--prompts",
-        &bank,
-        "--model",
-        junk.to_str().unwrap(),
-        "score",
-        wav.to_str().unwrap(),
-        "--prompt",
-        "story",
-    ]);
+    let err = score_with(&junk);
     assert!(
         err.contains("junk.bin") && err.contains("viva models fetch"),
         "{err}"
     );
-    // A real header cut short: whisper.cpp itself has to refuse it, and viva must not crash.
+    // A real header cut short: whisper.cpp would abort on it; viva must refuse it first.
     let cut = sb.path("cut.bin");
     let model = common::weightless_ggml_model();
     std::fs::write(&cut, &model[..model.len() / 3]).unwrap();
-    let err = sb.viva_err(&[
-        "--prompts",
-        &bank,
-        "--model",
-        cut.to_str().unwrap(),
-        "score",
-        wav.to_str().unwrap(),
-        "--prompt",
-        "story",
-    ]);
+    let err = score_with(&cut);
     assert!(
-        err.contains("cut.bin") && err.contains("viva models fetch"),
+        err.contains("cut.bin") && err.contains("ends early"),
         "{err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
