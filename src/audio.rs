@@ -163,26 +163,21 @@ fn drain<S>(
 
 /// Resamples mono audio to 16 kHz with rubato's FFT resampler (band-limited, not sample dropping).
 pub fn resample(mono: &[f32], rate: u32, path: &Path) -> Result<Vec<f32>, AudioError> {
-    if rate == SAMPLE_RATE {
+    resample_to(mono, rate, SAMPLE_RATE).map_err(|e| AudioError::Resample {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+/// Resamples mono audio from one rate to another, keeping its exact duration.
+pub fn resample_to(mono: &[f32], from: u32, to: u32) -> anyhow::Result<Vec<f32>> {
+    if from == to || mono.is_empty() {
         return Ok(mono.to_vec());
     }
-    let fail = |detail: String| AudioError::Resample {
-        path: path.to_owned(),
-        detail,
-    };
-    let mut resampler = Fft::<f32>::new(
-        rate as usize,
-        SAMPLE_RATE as usize,
-        1024,
-        1,
-        FixedSync::Input,
-    )
-    .map_err(|e| fail(e.to_string()))?;
-    let input = InterleavedSlice::new(mono, 1, mono.len()).map_err(|e| fail(e.to_string()))?;
-    let output = resampler
-        .process_all(&input, mono.len(), None)
-        .map_err(|e| fail(e.to_string()))?;
-    let expected = (mono.len() as f64 * SAMPLE_RATE as f64 / rate as f64).round() as usize;
+    let mut resampler = Fft::<f32>::new(from as usize, to as usize, 1024, 1, FixedSync::Input)?;
+    let input = InterleavedSlice::new(mono, 1, mono.len())?;
+    let output = resampler.process_all(&input, mono.len(), None)?;
+    let expected = (mono.len() as f64 * to as f64 / from as f64).round() as usize;
     let mut samples = output.take_data();
     samples.truncate(expected);
     Ok(samples)

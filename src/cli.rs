@@ -7,10 +7,12 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::bank::{self, Bank};
+use crate::bank::{self, Bank, Playlist, Step};
 use crate::config::Env;
 use crate::engine::{Engine, Words};
-use crate::{audio, models, report};
+use crate::round::{self, DrillOptions};
+use crate::store::Store;
+use crate::{audio, devices, models, report, review};
 
 /// viva: a local voice mock-interviewer. It asks, listens, transcribes with Whisper on this
 /// machine, and scores the answer against the question's rubric.
@@ -43,6 +45,77 @@ enum Command {
     Models(ModelsCommand),
     /// Score a recorded answer against a prompt's rubric.
     Score(ScoreArgs),
+    /// Input and output sound devices, the defaults marked.
+    Devices {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ask one question aloud, record the answer, score it and keep it.
+    Ask {
+        /// The prompt to ask.
+        id: String,
+        #[command(flatten)]
+        answers: AnswerArgs,
+    },
+    /// Run a drill playlist: questions with think time, time limits, follow-ups and repeats.
+    Drill {
+        /// The playlist (its file name without .toml; `viva prompts list --playlists`).
+        playlist: String,
+        #[command(flatten)]
+        answers: AnswerArgs,
+    },
+    /// A session's transcripts with their scores (default: the latest session).
+    Review {
+        session: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The sessions kept, newest first.
+    Sessions {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Progress over time, per prompt and per category.
+    History {
+        #[arg(long, value_name = "ID")]
+        prompt: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a session as Markdown or JSON.
+    Export {
+        session: String,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Md)]
+        format: ExportFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ExportFormat {
+    Md,
+    Json,
+}
+
+/// Where answers come from and how questions are spoken.
+#[derive(Debug, Args)]
+struct AnswerArgs {
+    /// Use this recording as the next answer instead of the microphone (repeat, one per answer).
+    #[arg(long = "input", value_name = "ANSWER.wav")]
+    inputs: Vec<PathBuf>,
+    /// Feed --input recordings at the speed a microphone would.
+    #[arg(long, requires = "inputs")]
+    realtime: bool,
+    /// Text-to-speech backend: auto, say, espeak-ng, sapi, or none (print the questions).
+    #[arg(long, value_name = "BACKEND")]
+    tts: Option<String>,
+    /// Input device (exact name, then case-insensitive, then a substring).
+    #[arg(long, value_name = "NAME")]
+    device: Option<String>,
+    /// Seed for picks and shuffles, to repeat a drill exactly.
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,6 +182,75 @@ pub fn run() -> Result<ExitCode> {
         Command::Prompts(cmd) => prompts(&env, cmd),
         Command::Models(cmd) => models_cmd(&env, cmd),
         Command::Score(args) => score(env, args),
+        Command::Devices { json } => devices_cmd(json),
+        Command::Ask { id, answers } => {
+            let bank = load_bank(&env)?;
+            let prompt = bank.prompt(&id)?;
+            let playlist = Playlist {
+                id: format!("ask-{id}"),
+                name: format!("One question: {id}"),
+                think_seconds: prompt.think_seconds,
+                shuffle: false,
+                follow_ups: true,
+                steps: vec![Step::Prompt {
+                    id: id.clone(),
+                    timing: Default::default(),
+                }],
+                source: "viva ask".into(),
+            };
+            drill(env, &bank, &playlist, answers)
+        }
+        Command::Drill { playlist, answers } => {
+            let bank = load_bank(&env)?;
+            let playlist = bank.playlist(&playlist)?.clone();
+            drill(env, &bank, &playlist, answers)
+        }
+        Command::Review { session, json } => {
+            let store = open_store(&env)?;
+            let view = match session {
+                Some(id) => store.session(&id)?,
+                None => store.latest_session()?.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "no sessions yet; run `viva drill PLAYLIST` or `viva ask ID` first"
+                    )
+                })?,
+            };
+            if json {
+                print_json(&view)?;
+            } else {
+                print(&review::session(&view, 100))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sessions { json, limit } => {
+            let store = open_store(&env)?;
+            let list = store.sessions(limit)?;
+            if json {
+                print_json(&list)?;
+            } else {
+                print(&review::sessions(&list))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::History { prompt, json } => {
+            let store = open_store(&env)?;
+            let points = store.history(prompt.as_deref())?;
+            if json {
+                print_json(&points)?;
+            } else {
+                print(&review::history(&points, prompt.as_deref()))?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export { session, format } => {
+            let store = open_store(&env)?;
+            let view = store.session(&session)?;
+            match format {
+                ExportFormat::Md => print(&review::markdown(&view))?,
+                ExportFormat::Json => print_json(&view)?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -155,6 +297,71 @@ fn load_bank(env: &Env) -> Result<Bank> {
     bank::load(&env.bank_sources()).map_err(|e| {
         anyhow::anyhow!("the question bank has problems (run `viva prompts check`):\n{e}")
     })
+}
+
+/// Opens the session store, first marking sessions a crash or kill left running.
+fn open_store(env: &Env) -> Result<Store> {
+    let mut store = Store::open(&env.home)?;
+    for id in store.recover_interrupted()? {
+        eprintln!(
+            "viva: session {id} was interrupted; its answers so far are kept (`viva review {id}`)"
+        );
+    }
+    Ok(store)
+}
+
+fn devices_cmd(json: bool) -> Result<ExitCode> {
+    let list = devices::list();
+    if json {
+        print_json(&list)?;
+    } else if list.is_empty() {
+        print("no sound devices found")?;
+    } else {
+        let mut out = String::new();
+        for d in &list {
+            out.push_str(&format!(
+                "{} {:<6} {}{}\n",
+                if d.default { "*" } else { " " },
+                d.direction,
+                d.name,
+                d.config
+                    .as_deref()
+                    .map(|c| format!("  ({c})"))
+                    .unwrap_or_default()
+            ));
+        }
+        out.push_str("* default device");
+        print(&out)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn drill(env: Env, bank: &Bank, playlist: &Playlist, args: AnswerArgs) -> Result<ExitCode> {
+    let mut store = open_store(&env)?;
+    let options = DrillOptions {
+        inputs: args.inputs,
+        realtime: args.realtime,
+        tts: args.tts,
+        device: args.device.or_else(|| env.config.listen.device.clone()),
+        seed: args.seed,
+    };
+    let speak_settings = env.config.speak.clone();
+    let silence = env.config.listen.silence_seconds;
+    let mut engine = Engine::new(env);
+    let result = round::drill(
+        &mut engine,
+        &mut store,
+        bank,
+        playlist,
+        &options,
+        &speak_settings,
+        silence,
+    )?;
+    eprintln!(
+        "viva: session {} kept: {} answers (`viva review {}`)",
+        result.session_id, result.answers, result.session_id
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn prompts(env: &Env, cmd: PromptsCommand) -> Result<ExitCode> {

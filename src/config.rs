@@ -17,6 +17,27 @@ pub struct Config {
     pub score: ScoringSettings,
     pub transcribe: TranscribeSettings,
     pub model: ModelConfig,
+    pub speak: crate::speak::SpeakSettings,
+    pub listen: ListenSettings,
+}
+
+/// How answers are recorded.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ListenSettings {
+    /// Silence this long after speech ends an answer.
+    pub silence_seconds: f64,
+    /// Input device to use instead of the default (matched like `--device`).
+    pub device: Option<String>,
+}
+
+impl Default for ListenSettings {
+    fn default() -> Self {
+        Self {
+            silence_seconds: 3.0,
+            device: None,
+        }
+    }
 }
 
 /// Which model to use when none is named on the command line.
@@ -122,7 +143,16 @@ impl Env {
 pub fn load_config(path: &Path) -> Result<Config, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+        // No file, or no directory to hold one: the defaults. An unusable VIVA_HOME is
+        // reported where viva first needs to write to it.
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(Config::default())
+        }
         Err(source) => {
             return Err(ConfigError::Read {
                 path: path.to_owned(),

@@ -182,6 +182,7 @@ pub fn step(step: &Step) -> String {
     match step {
         Step::Say { text } => format!("say: {text}"),
         Step::Prompt { id, .. } => format!("prompt: {id}"),
+        Step::Due { count, .. } => format!("the {count} prompts most due for practice"),
         Step::Pick {
             category,
             tag,

@@ -138,6 +138,12 @@ pub enum Step {
         #[serde(flatten)]
         timing: StepTiming,
     },
+    /// Ask the `count` prompts most due for practice by the spaced-repetition schedule.
+    Due {
+        count: usize,
+        #[serde(flatten)]
+        timing: StepTiming,
+    },
 }
 
 /// Per-step overrides of timing and repetition.

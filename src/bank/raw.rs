@@ -81,6 +81,7 @@ struct RawStep {
     say: Option<String>,
     prompt: Option<Spanned<String>>,
     pick: Option<Spanned<RawPick>>,
+    due: Option<Spanned<usize>>,
     think_seconds: Option<u32>,
     max_seconds: Option<u32>,
     repeat_until: Option<Spanned<f64>>,
@@ -381,11 +382,12 @@ fn check_playlist(
             step.say.is_some(),
             step.prompt.is_some(),
             step.pick.is_some(),
+            step.due.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             report.at(
                 span,
-                "a step needs exactly one of `say`, `prompt` or `pick`",
+                "a step needs exactly one of `say`, `prompt`, `pick` or `due`",
             );
             continue;
         }
@@ -400,6 +402,14 @@ fn check_playlist(
             }
             steps.push(Step::Prompt {
                 id: prompt.into_inner(),
+                timing,
+            });
+        } else if let Some(due) = step.due {
+            if *due.get_ref() == 0 {
+                report.at(due.span(), "`due` count must be at least 1");
+            }
+            steps.push(Step::Due {
+                count: due.into_inner(),
                 timing,
             });
         } else if let Some(pick) = step.pick {

@@ -1,0 +1,626 @@
+//! Listening: a live input (the microphone, or a recording played as one) in, one answer on
+//! disk out.
+//!
+//! Both kinds of input go through the same pipeline. The producer side (the cpal callback, or
+//! a feeder thread reading a WAV file) only converts samples to `f32` and pushes them into a
+//! lock-free ring buffer. The consumer here mixes to mono, resamples to 16 kHz, writes the WAV
+//! as it goes (its header rewritten every second, so a crash keeps everything said), and runs
+//! the voice detector to decide when the answer is over.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use rubato::audioadapter_buffers::direct::InterleavedSlice;
+use rubato::{Fft, FixedSync, Resampler};
+
+use crate::audio::{Recording, SAMPLE_RATE};
+
+/// Ring buffer size in seconds of audio: room for the consumer to fall behind while the
+/// model or the disk is busy, without dropping samples.
+const RING_SECONDS: usize = 4;
+/// Samples per voice-detector frame (16 ms at 16 kHz), fixed by earshot.
+const VAD_FRAME: usize = 256;
+/// How often the WAV header is rewritten, so a killed process leaves a readable file.
+const HEADER_EVERY: Duration = Duration::from_secs(1);
+
+/// Rate and channel count of what the producer pushes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputFormat {
+    pub sample_rate: u32,
+    pub channels: u16,
+}
+
+/// The consumer's end of a live input.
+pub struct LiveInput {
+    pub format: InputFormat,
+    samples: rtrb::Consumer<f32>,
+    /// Set by the producer when it will push no more (a file ran out, a device was pulled).
+    ended: Arc<AtomicBool>,
+    /// Samples the producer could not push because the ring was full.
+    dropped: Arc<AtomicU64>,
+    /// Keeps the producer alive (the stream-owning thread, or the file feeder) until dropped.
+    _producer: Box<dyn Send>,
+}
+
+/// The producer's end, handed to a cpal callback or a feeder thread.
+pub struct InputFeed {
+    samples: rtrb::Producer<f32>,
+    ended: Arc<AtomicBool>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl InputFeed {
+    /// Pushes converted samples; never blocks, never allocates (safe in an audio callback).
+    pub fn push(&mut self, samples: impl Iterator<Item = f32>) {
+        for sample in samples {
+            if self.samples.push(sample).is_err() {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Free room in the ring, in samples.
+    pub fn room(&self) -> usize {
+        self.samples.slots()
+    }
+
+    /// Marks the input finished: the consumer drains what is left and ends the answer.
+    pub fn finish(&self) {
+        self.ended.store(true, Ordering::Release);
+    }
+}
+
+/// A connected producer/consumer pair for input of `format`.
+pub fn channel(format: InputFormat) -> (InputFeed, impl FnOnce(Box<dyn Send>) -> LiveInput) {
+    let capacity = format.sample_rate as usize * format.channels as usize * RING_SECONDS;
+    let (producer, consumer) = rtrb::RingBuffer::new(capacity);
+    let ended = Arc::new(AtomicBool::new(false));
+    let dropped = Arc::new(AtomicU64::new(0));
+    let feed = InputFeed {
+        samples: producer,
+        ended: ended.clone(),
+        dropped: dropped.clone(),
+    };
+    let finish = move |keepalive: Box<dyn Send>| LiveInput {
+        format,
+        samples: consumer,
+        ended,
+        dropped,
+        _producer: keepalive,
+    };
+    (feed, finish)
+}
+
+/// Plays a WAV file into the pipeline as if a microphone heard it: at its own rate and channel
+/// count, in 10 ms blocks, either at real-time speed or as fast as the consumer takes it.
+pub fn file_input(path: &Path, realtime: bool) -> Result<LiveInput> {
+    let reader = hound::WavReader::open(path).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot use as an answer recording ({e}); pass a WAV file to --input",
+            path.display()
+        )
+    })?;
+    let spec = reader.spec();
+    let format = InputFormat {
+        sample_rate: spec.sample_rate,
+        channels: spec.channels,
+    };
+    let samples = wav_samples_f32(reader)
+        .with_context(|| format!("{}: cannot read the recording", path.display()))?;
+    let (mut feed, into_input) = channel(format);
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_feeder = stop.clone();
+    let block = (format.sample_rate as usize / 100).max(1) * format.channels as usize;
+    let feeder = std::thread::spawn(move || {
+        let start = Instant::now();
+        let per_second = format.sample_rate as f64 * format.channels as f64;
+        let mut sent = 0;
+        while sent < samples.len() && !stop_feeder.load(Ordering::Relaxed) {
+            if realtime {
+                let due = Duration::from_secs_f64(sent as f64 / per_second);
+                if let Some(wait) = due.checked_sub(start.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+            } else if feed.room() < block {
+                std::thread::sleep(Duration::from_millis(1));
+                continue;
+            }
+            let end = (sent + block).min(samples.len());
+            feed.push(samples[sent..end].iter().copied());
+            sent = end;
+        }
+        feed.finish();
+    });
+    Ok(into_input(Box::new(FeederGuard {
+        stop,
+        feeder: Some(feeder),
+    })))
+}
+
+/// Stops the feeder thread when the answer is over.
+struct FeederGuard {
+    stop: Arc<AtomicBool>,
+    feeder: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for FeederGuard {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(feeder) = self.feeder.take() {
+            let _ = feeder.join();
+        }
+    }
+}
+
+fn wav_samples_f32<R: std::io::Read>(reader: hound::WavReader<R>) -> Result<Vec<f32>> {
+    let spec = reader.spec();
+    Ok(match (spec.sample_format, spec.bits_per_sample) {
+        (hound::SampleFormat::Float, 32) => {
+            reader.into_samples::<f32>().collect::<Result<_, _>>()?
+        }
+        (hound::SampleFormat::Int, bits @ 8..=32) => {
+            let scale = 1.0 / (1u64 << (bits - 1)) as f32;
+            reader
+                .into_samples::<i32>()
+                .map(|s| s.map(|s| s as f32 * scale))
+                .collect::<Result<_, _>>()?
+        }
+        (format, bits) => anyhow::bail!("unsupported WAV format: {bits}-bit {format:?}"),
+    })
+}
+
+/// When an answer is over.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnswerRules {
+    /// Silence this long after some speech ends the answer.
+    pub silence_seconds: f64,
+    /// Speech needed before silence can end the answer (a cough is not an answer).
+    pub min_speech_seconds: f64,
+    /// The answer is cut here: the rubric's maximum plus a grace period.
+    pub max_seconds: f64,
+}
+
+/// Why an answer ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerEnd {
+    /// The candidate pressed Enter.
+    Enter,
+    /// They stopped speaking for long enough.
+    Silence,
+    /// The time limit ran out.
+    MaxLength,
+    /// The input ran out (a file ended, the device went away).
+    InputEnded,
+    /// The candidate asked to quit; what was said is kept.
+    Quit,
+}
+
+/// What the meter callback is told, about ten times a second.
+#[derive(Debug, Clone, Copy)]
+pub struct Level {
+    /// RMS of the last block, 0 to 1.
+    pub rms: f32,
+    pub seconds: f64,
+    pub speaking: bool,
+}
+
+/// A recorded answer, on disk and in memory.
+pub struct RecordedAnswer {
+    pub path: PathBuf,
+    pub recording: Recording,
+    pub end: AnswerEnd,
+    /// Samples lost because the consumer fell behind (should be 0).
+    pub dropped_samples: u64,
+}
+
+/// Records one answer from `input` into a 16 kHz mono WAV at `out`. `keys` carries lines typed
+/// by the candidate, when someone is at the keyboard.
+pub fn record_answer(
+    mut input: LiveInput,
+    out: &Path,
+    rules: &AnswerRules,
+    keys: Option<&Receiver<String>>,
+    mut meter: impl FnMut(Level),
+) -> Result<RecordedAnswer> {
+    let mut writer = CrashSafeWav::create(out)?;
+    let mut mono = MonoResampler::new(input.format)?;
+    let mut endpoint = Endpointer::new(rules);
+    let mut recorded: Vec<f32> = Vec::new();
+    let mut last_meter = Instant::now();
+    let mut raw = Vec::new();
+    let read_block =
+        (input.format.sample_rate as usize / 10).max(1) * input.format.channels as usize;
+    let max_samples = (rules.max_seconds * SAMPLE_RATE as f64) as usize;
+
+    let end = loop {
+        raw.clear();
+        // A tenth of a second at a time, so the time limit and the silence rule act promptly
+        // even when a file is fed faster than real time.
+        let available = input.samples.slots().min(read_block);
+        if available > 0 {
+            if let Ok(chunk) = input.samples.read_chunk(available) {
+                let (a, b) = chunk.as_slices();
+                raw.extend_from_slice(a);
+                raw.extend_from_slice(b);
+                chunk.commit_all();
+            }
+        }
+        let mut fresh = mono.push(&raw)?;
+        fresh.truncate(max_samples.saturating_sub(recorded.len()));
+        if !fresh.is_empty() {
+            writer.write(&fresh)?;
+            let start = recorded.len();
+            recorded.extend_from_slice(&fresh);
+            endpoint.feed(&recorded[start..]);
+            if last_meter.elapsed() >= Duration::from_millis(100) {
+                meter(Level {
+                    rms: rms(&fresh),
+                    seconds: recorded.len() as f64 / SAMPLE_RATE as f64,
+                    speaking: endpoint.speaking(),
+                });
+                last_meter = Instant::now();
+            }
+        }
+        if let Some(reason) = endpoint.verdict(recorded.len()) {
+            break reason;
+        }
+        if let Some(keys) = keys {
+            // A line typed while answering: `q` quits, anything else (Enter) ends the answer.
+            match keys.try_recv() {
+                Ok(line) if line.trim() == "q" => break AnswerEnd::Quit,
+                Ok(_) => break AnswerEnd::Enter,
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => {}
+            }
+        }
+        if raw.is_empty() {
+            if input.ended.load(Ordering::Acquire) && input.samples.is_empty() {
+                break AnswerEnd::InputEnded;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        writer.maybe_update_header()?;
+    };
+
+    let mut tail = mono.finish()?;
+    tail.truncate(max_samples.saturating_sub(recorded.len()));
+    writer.write(&tail)?;
+    recorded.extend_from_slice(&tail);
+    writer.finalize()?;
+    Ok(RecordedAnswer {
+        path: out.to_owned(),
+        recording: Recording {
+            samples: recorded,
+            source: out.to_owned(),
+            original_rate: input.format.sample_rate,
+            original_channels: input.format.channels,
+        },
+        end,
+        dropped_samples: input.dropped.load(Ordering::Relaxed),
+    })
+}
+
+/// A 16 kHz mono 16-bit WAV written as samples arrive, its header kept valid.
+struct CrashSafeWav {
+    writer: Option<hound::WavWriter<std::io::BufWriter<std::fs::File>>>,
+    path: PathBuf,
+    last_header: Instant,
+}
+
+impl CrashSafeWav {
+    fn create(path: &Path) -> Result<Self> {
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: SAMPLE_RATE,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let writer = hound::WavWriter::create(path, spec)
+            .with_context(|| format!("{}: cannot create the answer recording", path.display()))?;
+        Ok(Self {
+            writer: Some(writer),
+            path: path.to_owned(),
+            last_header: Instant::now(),
+        })
+    }
+
+    fn write(&mut self, samples: &[f32]) -> Result<()> {
+        let writer = self.writer.as_mut().expect("not finalized");
+        for &s in samples {
+            writer
+                .write_sample((s.clamp(-1.0, 1.0) * i16::MAX as f32) as i16)
+                .with_context(|| format!("{}: cannot write the recording", self.path.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites the header to cover what is written so far; hound's flush does exactly that.
+    fn maybe_update_header(&mut self) -> Result<()> {
+        if self.last_header.elapsed() >= HEADER_EVERY {
+            if let Some(writer) = self.writer.as_mut() {
+                writer.flush().with_context(|| {
+                    format!("{}: cannot write the recording", self.path.display())
+                })?;
+            }
+            self.last_header = Instant::now();
+        }
+        Ok(())
+    }
+
+    fn finalize(&mut self) -> Result<()> {
+        if let Some(writer) = self.writer.take() {
+            writer
+                .finalize()
+                .with_context(|| format!("{}: cannot finish the recording", self.path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Mixes interleaved input to mono and resamples it to 16 kHz in fixed blocks, carrying partial
+/// frames and blocks between calls. A new one per answer, so no take bleeds into the next.
+struct MonoResampler {
+    channels: usize,
+    rate: u32,
+    partial_frame: Vec<f32>,
+    pending: Vec<f32>,
+    resampler: Option<Fft<f32>>,
+    /// Output samples still to drop: the resampler's start-up delay.
+    delay_left: usize,
+    frames_in: u64,
+    frames_out: u64,
+}
+
+impl MonoResampler {
+    fn new(format: InputFormat) -> Result<Self> {
+        anyhow::ensure!(format.channels > 0, "the input has no channels");
+        let resampler = if format.sample_rate == SAMPLE_RATE {
+            None
+        } else {
+            Some(Fft::<f32>::new(
+                format.sample_rate as usize,
+                SAMPLE_RATE as usize,
+                1024,
+                1,
+                FixedSync::Input,
+            )?)
+        };
+        let delay_left = resampler.as_ref().map_or(0, |r| r.output_delay());
+        Ok(Self {
+            channels: format.channels as usize,
+            rate: format.sample_rate,
+            partial_frame: Vec::new(),
+            pending: Vec::new(),
+            resampler,
+            delay_left,
+            frames_in: 0,
+            frames_out: 0,
+        })
+    }
+
+    /// Takes interleaved samples, returns whatever 16 kHz mono output is ready.
+    fn push(&mut self, interleaved: &[f32]) -> Result<Vec<f32>> {
+        let mut samples = std::mem::take(&mut self.partial_frame);
+        samples.extend_from_slice(interleaved);
+        let whole = samples.len() / self.channels * self.channels;
+        self.partial_frame = samples[whole..].to_vec();
+        for frame in samples[..whole].chunks_exact(self.channels) {
+            self.pending
+                .push(frame.iter().sum::<f32>() / self.channels as f32);
+        }
+        self.frames_in += (whole / self.channels) as u64;
+        let Some(resampler) = self.resampler.as_mut() else {
+            self.frames_out += self.pending.len() as u64;
+            return Ok(std::mem::take(&mut self.pending));
+        };
+        let mut out = Vec::new();
+        let need = resampler.input_frames_next();
+        let mut used = 0;
+        while self.pending.len() - used >= need {
+            let block = &self.pending[used..used + need];
+            let input = InterleavedSlice::new(block, 1, need)?;
+            out.extend(resampler.process(&input, None)?.take_data());
+            used += need;
+        }
+        self.pending.drain(..used);
+        Ok(self.trim_delay(out))
+    }
+
+    /// Flushes what is left, padding the last block with silence, and cuts the output to the
+    /// exact length the input calls for.
+    fn finish(&mut self) -> Result<Vec<f32>> {
+        if self.resampler.is_none() {
+            return Ok(std::mem::take(&mut self.pending));
+        }
+        let expected =
+            (self.frames_in as f64 * SAMPLE_RATE as f64 / self.rate as f64).round() as u64;
+        let mut out = Vec::new();
+        let mut block = std::mem::take(&mut self.pending);
+        // The partial block, then silence until the delay line has given up the last sample.
+        for _ in 0..16 {
+            if self.frames_out >= expected {
+                break;
+            }
+            let resampler = self.resampler.as_mut().expect("checked above");
+            let need = resampler.input_frames_next();
+            let filled = block.len().min(need);
+            block.resize(need, 0.0);
+            let input = InterleavedSlice::new(&block, 1, need)?;
+            let indexing = rubato::Indexing::new().partial_len(filled);
+            let chunk = resampler.process(&input, Some(&indexing))?.take_data();
+            block.clear();
+            out.extend(self.trim_delay(chunk));
+        }
+        let excess = self.frames_out.saturating_sub(expected) as usize;
+        out.truncate(out.len().saturating_sub(excess));
+        self.frames_out -= excess as u64;
+        Ok(out)
+    }
+
+    fn trim_delay(&mut self, mut out: Vec<f32>) -> Vec<f32> {
+        let cut = self.delay_left.min(out.len());
+        self.delay_left -= cut;
+        out.drain(..cut);
+        if self.resampler.is_some() {
+            self.frames_out += out.len() as u64;
+        }
+        out
+    }
+}
+
+/// Streaming end-of-answer detection on earshot's voice probabilities.
+struct Endpointer {
+    detector: earshot::Detector,
+    rules: AnswerRules,
+    buffer: Vec<f32>,
+    speech_frames: usize,
+    silent_frames: usize,
+}
+
+impl Endpointer {
+    fn new(rules: &AnswerRules) -> Self {
+        Self {
+            detector: earshot::Detector::default(),
+            rules: *rules,
+            buffer: Vec::with_capacity(VAD_FRAME),
+            speech_frames: 0,
+            silent_frames: 0,
+        }
+    }
+
+    fn feed(&mut self, samples: &[f32]) {
+        for &s in samples {
+            self.buffer.push(s);
+            if self.buffer.len() == VAD_FRAME {
+                if self.detector.predict_f32(&self.buffer) >= 0.5 {
+                    self.speech_frames += 1;
+                    self.silent_frames = 0;
+                } else {
+                    self.silent_frames += 1;
+                }
+                self.buffer.clear();
+            }
+        }
+    }
+
+    fn speaking(&self) -> bool {
+        self.speech_frames > 0 && self.silent_frames < 10
+    }
+
+    fn verdict(&self, samples: usize) -> Option<AnswerEnd> {
+        let frame_seconds = VAD_FRAME as f64 / SAMPLE_RATE as f64;
+        if samples as f64 / SAMPLE_RATE as f64 >= self.rules.max_seconds {
+            return Some(AnswerEnd::MaxLength);
+        }
+        let heard = self.speech_frames as f64 * frame_seconds >= self.rules.min_speech_seconds;
+        let quiet = self.silent_frames as f64 * frame_seconds >= self.rules.silence_seconds;
+        (heard && quiet).then_some(AnswerEnd::Silence)
+    }
+}
+
+fn rms(samples: &[f32]) -> f32 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    (samples.iter().map(|s| s * s).sum::<f32>() / samples.len() as f32).sqrt()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(rate: u32, channels: u16, seconds: f64) -> Vec<f32> {
+        let frames = (rate as f64 * seconds) as usize;
+        (0..frames)
+            .flat_map(|i| {
+                let v = 0.5 * (2.0 * std::f32::consts::PI * 440.0 * i as f32 / rate as f32).sin();
+                std::iter::repeat_n(v, channels as usize)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn streaming_resampling_gives_the_exact_length_whatever_the_block_sizes() {
+        for (rate, channels) in [(48_000, 2), (44_100, 1), (16_000, 1), (22_050, 2)] {
+            let input = tone(rate, channels, 1.5);
+            let mut mono = MonoResampler::new(InputFormat {
+                sample_rate: rate,
+                channels,
+            })
+            .unwrap();
+            let mut out = Vec::new();
+            // Odd block sizes, split mid-frame.
+            for block in input.chunks(333) {
+                out.extend(mono.push(block).unwrap());
+            }
+            out.extend(mono.finish().unwrap());
+            assert_eq!(out.len(), 24_000, "{rate} Hz x{channels}");
+            let middle = &out[4_000..20_000];
+            assert!(
+                (rms(middle) - 0.3536).abs() < 0.01,
+                "{rate} Hz: rms {}",
+                rms(middle)
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_played_as_a_microphone_arrives_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let input_path = dir.path().join("in.wav");
+        let samples = tone(22_050, 2, 2.0);
+        let spec = hound::WavSpec {
+            channels: 2,
+            sample_rate: 22_050,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut w = hound::WavWriter::create(&input_path, spec).unwrap();
+        for s in &samples {
+            w.write_sample((s * 32767.0) as i16).unwrap();
+        }
+        w.finalize().unwrap();
+
+        let rules = AnswerRules {
+            silence_seconds: 3.0,
+            min_speech_seconds: 0.3,
+            max_seconds: 60.0,
+        };
+        let out = dir.path().join("answer.wav");
+        let input = file_input(&input_path, false).unwrap();
+        let answer = record_answer(input, &out, &rules, None, |_| {}).unwrap();
+        assert_eq!(answer.end, AnswerEnd::InputEnded);
+        assert_eq!(answer.dropped_samples, 0);
+        assert_eq!(answer.recording.samples.len(), 32_000);
+        let on_disk = crate::audio::load_wav(&out).unwrap();
+        assert_eq!(on_disk.samples.len(), 32_000);
+    }
+
+    #[test]
+    fn the_answer_is_cut_at_the_time_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let input_path = dir.path().join("in.wav");
+        crate::audio::write_wav(&input_path, &tone(16_000, 1, 5.0)).unwrap();
+        let rules = AnswerRules {
+            silence_seconds: 3.0,
+            min_speech_seconds: 0.3,
+            max_seconds: 2.0,
+        };
+        let out = dir.path().join("answer.wav");
+        let answer = record_answer(
+            file_input(&input_path, false).unwrap(),
+            &out,
+            &rules,
+            None,
+            |_| {},
+        )
+        .unwrap();
+        assert_eq!(answer.end, AnswerEnd::MaxLength);
+        let seconds = answer.recording.seconds();
+        assert!((2.0..2.1).contains(&seconds), "{seconds} s");
+    }
+}
