@@ -191,7 +191,8 @@ pub fn run() -> Result<ExitCode> {
                 name: format!("One question: {id}"),
                 think_seconds: prompt.think_seconds,
                 shuffle: false,
-                follow_ups: true,
+                // One question, one answer: `viva drill` is where follow-ups are asked.
+                follow_ups: false,
                 steps: vec![Step::Prompt {
                     id: id.clone(),
                     timing: Default::default(),

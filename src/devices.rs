@@ -83,9 +83,10 @@ pub fn match_name<'a>(wanted: &str, names: &'a [String]) -> Option<&'a str> {
         .map(String::as_str)
 }
 
-/// Checks that the named (or default) input device exists, before a drill starts.
+/// Opens and closes the named (or default) microphone, so a drill fails before it starts
+/// rather than at its first answer. ALSA, for one, names a default device that may not open.
 pub fn check_input(name: Option<&str>) -> Result<()> {
-    input_device(name).map(|_| ())
+    microphone(name).map(drop)
 }
 
 fn input_device(name: Option<&str>) -> Result<cpal::Device> {

@@ -251,6 +251,7 @@ pub fn drill(
         backend,
         settings: speak_settings.clone(),
         dir: session_dir.clone(),
+        player: devices::play,
         told_no_speaker: false,
         spoken: 0,
     };
@@ -280,6 +281,12 @@ pub fn drill(
                 *n += 1;
                 *n
             };
+            if let AnswerSource::Files(files, _) = &source {
+                if files.is_empty() {
+                    eprintln!("viva: no more --input recordings; the drill ends here");
+                    break 'questions;
+                }
+            }
             let question_audio = voice.say(&question.prompt.text, true)?;
             think(question.think_seconds, interactive || options.realtime);
             let input = match next_input(&mut source)? {
@@ -392,9 +399,15 @@ struct Voice {
     backend: TtsBackend,
     settings: SpeakSettings,
     dir: PathBuf,
+    /// Plays 16 kHz mono audio to the end; `Ok(false)` when there is nothing to play to.
+    /// The sound card in real use ([`devices::play`]); a real-time sink in tests.
+    player: Player,
     told_no_speaker: bool,
     spoken: usize,
 }
+
+/// How `Voice` plays audio.
+type Player = fn(&[f32], u32) -> Result<bool>;
 
 impl Voice {
     /// Says `text`; returns the synthesised audio's path when there is one. Returns only once
@@ -414,7 +427,7 @@ impl Voice {
         if !self.told_no_speaker {
             let played = crate::audio::load_wav(&path)
                 .map_err(anyhow::Error::from)
-                .and_then(|audio| devices::play(&audio.samples, crate::audio::SAMPLE_RATE));
+                .and_then(|audio| (self.player)(&audio.samples, crate::audio::SAMPLE_RATE));
             match played {
                 Ok(true) => {
                     std::thread::sleep(std::time::Duration::from_secs_f64(MIC_GATE_TAIL_SECONDS))
@@ -513,4 +526,185 @@ fn spawn_key_reader() -> Receiver<String> {
         }
     });
     rx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    /// A speaker with no sound card behind it that still takes real time to play.
+    fn real_time_sink(samples: &[f32], rate: u32) -> Result<bool> {
+        std::thread::sleep(Duration::from_secs_f64(samples.len() as f64 / rate as f64));
+        Ok(true)
+    }
+
+    #[test]
+    fn the_microphone_stays_gated_until_the_question_and_its_tail_are_over() {
+        // The round opens the microphone only after `say` returns, so `say` returning early
+        // would let viva record itself.
+        let dir = tempfile::tempdir().unwrap();
+        let mut voice = Voice {
+            backend: TtsBackend::EspeakNg,
+            settings: SpeakSettings::default(),
+            dir: dir.path().to_owned(),
+            player: real_time_sink,
+            told_no_speaker: false,
+            spoken: 0,
+        };
+        let started = Instant::now();
+        let path = voice
+            .say("How would you design a content delivery network?", true)
+            .unwrap()
+            .expect("espeak-ng wrote the question");
+        let took = started.elapsed().as_secs_f64();
+        let spoken = crate::audio::load_wav(&path).unwrap().seconds();
+        assert!(spoken > 1.0, "{spoken} s of question audio");
+        assert!(
+            took >= spoken + MIC_GATE_TAIL_SECONDS,
+            "say returned after {took:.2} s; the question lasts {spoken:.2} s plus a {MIC_GATE_TAIL_SECONDS} s tail"
+        );
+    }
+
+    #[test]
+    fn without_a_speaker_the_question_is_printed_and_the_round_goes_on() {
+        fn no_device(_: &[f32], _: u32) -> Result<bool> {
+            Ok(false)
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut voice = Voice {
+            backend: TtsBackend::EspeakNg,
+            settings: SpeakSettings::default(),
+            dir: dir.path().to_owned(),
+            player: no_device,
+            told_no_speaker: false,
+            spoken: 0,
+        };
+        assert!(voice.say("First question?", true).unwrap().is_some());
+        assert!(voice.told_no_speaker);
+        // The question audio is still kept with the session.
+        assert!(voice
+            .say("Second question?", true)
+            .unwrap()
+            .unwrap()
+            .is_file());
+    }
+
+    fn bank_and_playlist(steps: &str) -> (Bank, Playlist) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("playlists")).unwrap();
+        let mut prompts = String::new();
+        for (id, category) in [
+            ("a", "culture"),
+            ("b", "culture"),
+            ("c", "culture"),
+            ("d", "tech"),
+        ] {
+            prompts.push_str(&format!(
+                "[[prompt]]\nid = \"{id}\"\ncategory = \"{category}\"\ntext = \"Q {id}?\"\n\
+                 [prompt.rubric]\nseconds = [10, 60]\n\
+                 [[prompt.rubric.concept]]\nname = \"k\"\nany = [\"key\"]\nfollow_up = \"More on {id}?\"\n"
+            ));
+        }
+        std::fs::write(dir.path().join("p.toml"), prompts).unwrap();
+        std::fs::write(
+            dir.path().join("playlists/t.toml"),
+            format!("name = \"t\"\n{steps}"),
+        )
+        .unwrap();
+        let bank = crate::bank::load(&[crate::bank::BankSource::Dir {
+            path: dir.path().to_owned(),
+            required: true,
+        }])
+        .unwrap();
+        let playlist = bank.playlist("t").unwrap().clone();
+        (bank, playlist)
+    }
+
+    fn asked(items: &[Item]) -> Vec<String> {
+        items
+            .iter()
+            .map(|i| match i {
+                Item::Say(text) => format!("say:{text}"),
+                Item::Ask(q) => q.prompt.id.clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn picks_draw_without_repeats_and_skip_prompts_already_planned() {
+        let (bank, playlist) = bank_and_playlist(
+            "[[step]]\nprompt = \"a\"\n[[step]]\npick = { category = \"culture\", count = 2 }\n",
+        );
+        for seed in 0..20 {
+            let items = plan(&playlist, &bank, &HashMap::new(), Utc::now(), seed).unwrap();
+            let ids = asked(&items);
+            assert_eq!(ids[0], "a");
+            let mut picked = ids[1..].to_vec();
+            picked.sort();
+            assert_eq!(picked, ["b", "c"], "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn the_same_seed_plans_the_same_drill() {
+        let (bank, playlist) = bank_and_playlist(
+            "shuffle = true\n[[step]]\npick = { category = \"culture\", count = 3 }\n",
+        );
+        let plan_ids =
+            |seed| asked(&plan(&playlist, &bank, &HashMap::new(), Utc::now(), seed).unwrap());
+        assert_eq!(plan_ids(42), plan_ids(42));
+        let orders: std::collections::HashSet<Vec<String>> = (0..20).map(plan_ids).collect();
+        assert!(orders.len() > 1, "different seeds shuffle differently");
+    }
+
+    #[test]
+    fn shuffling_moves_questions_but_not_what_the_interviewer_says() {
+        let (bank, playlist) = bank_and_playlist(
+            "shuffle = true\n[[step]]\nsay = \"hello\"\n[[step]]\nprompt = \"a\"\n[[step]]\nprompt = \"b\"\n[[step]]\nsay = \"bye\"\n",
+        );
+        for seed in 0..10 {
+            let ids = asked(&plan(&playlist, &bank, &HashMap::new(), Utc::now(), seed).unwrap());
+            assert_eq!(ids[0], "say:hello");
+            assert_eq!(ids[3], "say:bye");
+        }
+    }
+
+    #[test]
+    fn due_steps_ask_the_prompts_most_due_first() {
+        let (bank, playlist) = bank_and_playlist("[[step]]\ndue = 2\n");
+        let now = Utc::now();
+        let mut practice = HashMap::new();
+        for (id, score) in [("a", 90.0), ("b", 20.0), ("c", 90.0), ("d", 90.0)] {
+            practice.insert(
+                id.to_string(),
+                schedule::next(None, score, now - chrono::Duration::days(2)),
+            );
+        }
+        let ids = asked(&plan(&playlist, &bank, &practice, now, 1).unwrap());
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0], "b", "the low score comes back first: {ids:?}");
+    }
+
+    #[test]
+    fn a_missed_concept_with_a_follow_up_becomes_the_next_question() {
+        let (bank, playlist) = bank_and_playlist("[[step]]\nprompt = \"a\"\n");
+        let items = plan(&playlist, &bank, &HashMap::new(), Utc::now(), 1).unwrap();
+        let Item::Ask(question) = &items[0] else {
+            panic!()
+        };
+        let transcript = crate::transcribe::Transcript::default();
+        let answer = crate::score::Answer {
+            transcript: &transcript,
+            duration_seconds: 5.0,
+            speech: &[],
+        };
+        let card = crate::score::score(&question.prompt, answer, &Default::default());
+        let next = follow_up(question, &card).expect("a follow-up");
+        assert_eq!(next.prompt.text, "More on a?");
+        assert_eq!(next.follow_up_of.as_deref(), Some("k"));
+        assert_eq!(next.prompt.rubric.concepts.len(), 1);
+        // A follow-up does not breed follow-ups of its own.
+        assert!(follow_up(&next, &card).is_none());
+    }
 }
