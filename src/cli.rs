@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::bank::{self, Bank, Playlist, Step};
 use crate::config::Env;
 use crate::engine::{Engine, Words};
-use crate::round::{self, DrillOptions};
+use crate::round::{self, DrillOptions, RoundIo};
 use crate::store::Store;
 use crate::{audio, devices, models, report, review};
 
@@ -83,6 +83,12 @@ enum Command {
         prompt: Option<String>,
         #[arg(long)]
         json: bool,
+    },
+    /// Run the daemon: the model stays loaded, the API and review page are served on 127.0.0.1.
+    Serve {
+        /// Port to listen on; 0 lets the system pick a free one (serve.json says which).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
     },
     /// Export a session as Markdown or JSON.
     Export {
@@ -183,6 +189,11 @@ pub fn run() -> Result<ExitCode> {
         Command::Models(cmd) => models_cmd(&env, cmd),
         Command::Score(args) => score(env, args),
         Command::Devices { json } => devices_cmd(json),
+        Command::Serve { port } => {
+            let bank = load_bank(&env)?;
+            crate::serve::run(env, bank, port)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Ask { id, answers } => {
             let bank = load_bank(&env)?;
             let prompt = bank.prompt(&id)?;
@@ -345,19 +356,12 @@ fn drill(env: Env, bank: &Bank, playlist: &Playlist, args: AnswerArgs) -> Result
         tts: args.tts,
         device: args.device.or_else(|| env.config.listen.device.clone()),
         seed: args.seed,
+        speak: env.config.speak.clone(),
+        silence_seconds: env.config.listen.silence_seconds,
     };
-    let speak_settings = env.config.speak.clone();
-    let silence = env.config.listen.silence_seconds;
     let mut engine = Engine::new(env);
-    let result = round::drill(
-        &mut engine,
-        &mut store,
-        bank,
-        playlist,
-        &options,
-        &speak_settings,
-        silence,
-    )?;
+    let mut io = RoundIo::terminal(&options);
+    let result = round::drill(&mut engine, &mut store, bank, playlist, &options, &mut io)?;
     eprintln!(
         "viva: session {} kept: {} answers (`viva review {}`)",
         result.session_id, result.answers, result.session_id
@@ -479,8 +483,20 @@ fn score(env: Env, args: ScoreArgs) -> Result<ExitCode> {
         None => Words::Whisper,
     };
     let recording = audio::load_wav(&args.answer)?;
-    let mut engine = Engine::new(env);
-    let card = engine.score(&prompt, &recording, words)?;
+    let card = match crate::serve::Client::connect(&env.home)? {
+        // A running daemon has the model loaded already.
+        Some(daemon) => {
+            let bytes = std::fs::read(&args.answer)
+                .with_context(|| format!("{}: cannot read", args.answer.display()))?;
+            let text = match &words {
+                Words::Text(text) => Some(text.as_str()),
+                Words::Whisper => None,
+            };
+            serde_json::from_value(daemon.score(&bytes, &prompt.id, text)?)
+                .context("the daemon sent a scorecard this viva cannot read")?
+        }
+        None => Engine::new(env).score(&prompt, &recording, words)?,
+    };
     if args.json {
         print_json(&card)?;
     } else {

@@ -20,6 +20,25 @@ pub enum Words {
     Text(String),
 }
 
+/// Something that scores recorded answers: the engine in this process, or the daemon's
+/// inference worker. Rounds run the same way with either.
+pub trait Scorer {
+    /// Loads the model now, so the first answer does not wait for it.
+    fn prepare(&mut self) -> Result<()>;
+    /// Detects speech, transcribes and scores one answer.
+    fn score(&mut self, prompt: &Prompt, recording: &Recording, words: Words) -> Result<Scorecard>;
+}
+
+impl Scorer for Engine {
+    fn prepare(&mut self) -> Result<()> {
+        self.transcriber().map(|_| ())
+    }
+
+    fn score(&mut self, prompt: &Prompt, recording: &Recording, words: Words) -> Result<Scorecard> {
+        Engine::score(self, prompt, recording, words)
+    }
+}
+
 /// Holds what is expensive to set up (the Whisper model) across answers.
 pub struct Engine {
     env: Env,

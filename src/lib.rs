@@ -34,6 +34,7 @@ pub mod review;
 pub mod round;
 pub mod schedule;
 pub mod score;
+pub mod serve;
 pub mod speak;
 pub mod store;
 pub mod transcribe;

@@ -8,13 +8,15 @@
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
+use std::sync::Arc;
 
 use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
 
 use crate::bank::{Bank, Concept, Playlist, Prompt, Rubric, Step, StepTiming};
-use crate::engine::{Engine, Words};
+use crate::engine::{Scorer, Words};
 use crate::listen::{self, AnswerEnd, AnswerRules, LiveInput};
 use crate::schedule::{self, PracticeState};
 use crate::score::Scorecard;
@@ -182,7 +184,7 @@ pub fn follow_up(question: &Question, card: &Scorecard) -> Option<Question> {
 }
 
 /// How a drill gets its answers and speaks its questions.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct DrillOptions {
     /// Recordings to use as answers, one per question, in order; empty means the microphone.
     pub inputs: Vec<PathBuf>,
@@ -194,6 +196,10 @@ pub struct DrillOptions {
     pub device: Option<String>,
     /// Seed for picks and shuffles; random when absent.
     pub seed: Option<u64>,
+    /// The interviewer's voice.
+    pub speak: SpeakSettings,
+    /// Silence after speech that ends an answer.
+    pub silence_seconds: f64,
 }
 
 /// What a finished drill reports.
@@ -210,21 +216,97 @@ enum AnswerSource {
     Microphone(Option<String>),
 }
 
+/// What happens in a round, for whoever watches it (the daemon's event stream).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum RoundEvent {
+    Started {
+        session_id: String,
+        playlist: String,
+    },
+    Say {
+        text: String,
+    },
+    Question {
+        prompt_id: String,
+        text: String,
+        follow_up_of: Option<String>,
+        try_number: u32,
+    },
+    Recording {
+        prompt_id: String,
+        audio: PathBuf,
+    },
+    Level {
+        rms: f32,
+        seconds: f64,
+        speaking: bool,
+    },
+    Scorecard {
+        prompt_id: String,
+        scorecard: Box<Scorecard>,
+    },
+    Ended {
+        session_id: String,
+        status: String,
+        answers: usize,
+    },
+}
+
+/// How a round is steered and watched, apart from its audio.
+#[derive(Default)]
+pub struct RoundIo {
+    /// Lines from the candidate: while answering, `q` quits and anything else ends the answer;
+    /// between questions, the choices of [`Control`]. Stdin in a terminal, the API in the daemon.
+    pub controls: Option<Receiver<String>>,
+    /// Wait for a choice between questions (otherwise go straight on).
+    pub pause_between: bool,
+    /// Told of every step of the round.
+    pub events: Option<Box<dyn FnMut(RoundEvent) + Send>>,
+    /// Set when the process is shutting down: the answer in progress is finalised on disk
+    /// and kept unscored, and the round ends at once (scoring could outlast the shutdown).
+    pub abort: Option<Arc<AtomicBool>>,
+}
+
+impl RoundIo {
+    /// A person at this terminal: stdin steers when it is a terminal and no recordings answer.
+    pub fn terminal(options: &DrillOptions) -> Self {
+        let interactive = std::io::stdin().is_terminal() && options.inputs.is_empty();
+        Self {
+            controls: interactive.then(spawn_key_reader),
+            pause_between: interactive,
+            events: None,
+            abort: None,
+        }
+    }
+
+    fn aborted(&self) -> bool {
+        self.abort
+            .as_ref()
+            .is_some_and(|a| a.load(Ordering::Relaxed))
+    }
+
+    fn emit(&mut self, event: RoundEvent) {
+        if let Some(events) = self.events.as_mut() {
+            events(event);
+        }
+    }
+}
+
 /// Runs a playlist: speaks, listens, scores and stores each answer.
 pub fn drill(
-    engine: &mut Engine,
+    engine: &mut dyn Scorer,
     store: &mut Store,
     bank: &Bank,
     playlist: &Playlist,
     options: &DrillOptions,
-    speak_settings: &SpeakSettings,
-    answer_silence_seconds: f64,
+    io: &mut RoundIo,
 ) -> Result<DrillResult> {
     let now = Utc::now();
     let seed = options.seed.unwrap_or_else(|| fastrand::u64(..));
     let practice = store.practice_states()?;
     let mut queue: VecDeque<Item> = plan(playlist, bank, &practice, now, seed)?.into();
-    let backend = speak::choose(options.tts.as_deref().unwrap_or(&speak_settings.backend))?;
+    let backend = speak::choose(options.tts.as_deref().unwrap_or(&options.speak.backend))?;
     let mut source = if options.inputs.is_empty() {
         // Before the session exists, so a missing microphone leaves nothing behind.
         devices::check_input(options.device.as_deref())?;
@@ -240,22 +322,25 @@ pub fn drill(
         }
         AnswerSource::Files(options.inputs.iter().cloned().collect(), options.realtime)
     };
-    let interactive = std::io::stdin().is_terminal() && options.inputs.is_empty();
+    let interactive = io.pause_between;
     // Load the model before the first question, not after the first answer.
-    engine.transcriber()?;
+    engine.prepare()?;
 
     let session_id = store.create_session(Some(&playlist.id))?;
     let session_dir = store.session_dir(&session_id);
     eprintln!("viva: session {session_id} ({})", playlist.name);
+    io.emit(RoundEvent::Started {
+        session_id: session_id.clone(),
+        playlist: playlist.id.clone(),
+    });
     let mut voice = Voice {
         backend,
-        settings: speak_settings.clone(),
+        settings: options.speak.clone(),
         dir: session_dir.clone(),
         player: devices::play,
         told_no_speaker: false,
         spoken: 0,
     };
-    let keys = interactive.then(spawn_key_reader);
     let mut answers = 0;
     let mut status = SessionStatus::Complete;
     let mut tries: HashMap<String, u32> = HashMap::new();
@@ -263,6 +348,7 @@ pub fn drill(
     'questions: while let Some(item) = queue.pop_front() {
         let question = match item {
             Item::Say(text) => {
+                io.emit(RoundEvent::Say { text: text.clone() });
                 voice.say(&text, false)?;
                 continue;
             }
@@ -287,6 +373,12 @@ pub fn drill(
                     break 'questions;
                 }
             }
+            io.emit(RoundEvent::Question {
+                prompt_id: question.prompt.id.clone(),
+                text: question.prompt.text.clone(),
+                follow_up_of: question.follow_up_of.clone(),
+                try_number,
+            });
             let question_audio = voice.say(&question.prompt.text, true)?;
             think(question.think_seconds, interactive || options.realtime);
             let input = match next_input(&mut source)? {
@@ -308,16 +400,30 @@ pub fn drill(
             })?;
             answers += 1;
             beep(voice.told_no_speaker, 880.0);
+            io.emit(RoundEvent::Recording {
+                prompt_id: question.prompt.id.clone(),
+                audio: audio_path.clone(),
+            });
             let rules = AnswerRules {
-                silence_seconds: answer_silence_seconds,
+                silence_seconds: options.silence_seconds,
                 min_speech_seconds: 0.5,
                 max_seconds: question.max_seconds + GRACE_SECONDS,
             };
             let show_meter = std::io::stderr().is_terminal();
+            let RoundIo {
+                controls, events, ..
+            } = &mut *io;
             let recorded =
-                listen::record_answer(input, &audio_path, &rules, keys.as_ref(), |level| {
+                listen::record_answer(input, &audio_path, &rules, controls.as_ref(), |level| {
                     if show_meter {
                         draw_meter(level);
+                    }
+                    if let Some(events) = events.as_mut() {
+                        events(RoundEvent::Level {
+                            rms: level.rms,
+                            seconds: level.seconds,
+                            speaking: level.speaking,
+                        });
                     }
                 });
             let recorded = match recorded {
@@ -333,9 +439,18 @@ pub fn drill(
                 eprintln!();
             }
             beep(voice.told_no_speaker, 660.0);
+            if io.aborted() {
+                store.set_answer_status(answer_id, AnswerStatus::Interrupted)?;
+                status = SessionStatus::Quit;
+                break 'questions;
+            }
             let card = engine.score(&question.prompt, &recorded.recording, Words::Whisper)?;
             store.complete_answer(answer_id, &card.transcript, &card)?;
             println!("{}", report::scorecard(&card, &question.prompt));
+            io.emit(RoundEvent::Scorecard {
+                prompt_id: question.prompt.id.clone(),
+                scorecard: Box::new(card.clone()),
+            });
             if recorded.end == AnswerEnd::Quit {
                 status = SessionStatus::Quit;
                 break 'questions;
@@ -353,7 +468,8 @@ pub fn drill(
                 );
                 continue;
             }
-            match between_questions(keys.as_ref()) {
+            let controls = io.controls.as_ref().filter(|_| io.pause_between);
+            match between_questions(controls) {
                 Control::Next => {}
                 Control::Redo => continue,
                 Control::Skip => {
@@ -377,6 +493,11 @@ pub fn drill(
         }
     }
     store.end_session(&session_id, status)?;
+    io.emit(RoundEvent::Ended {
+        session_id: session_id.clone(),
+        status: status.as_str().to_owned(),
+        answers,
+    });
     Ok(DrillResult {
         session_id,
         answers,

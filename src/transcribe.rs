@@ -152,6 +152,7 @@ impl Transcriber {
         }
 
         let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_audio_ctx(audio_ctx_for(audio.len()));
         params.set_n_threads(self.threads as i32);
         params.set_language(Some(&self.settings.language));
         params.set_no_context(true);
@@ -199,6 +200,17 @@ impl Transcriber {
     pub fn model_path(&self) -> &Path {
         &self.model_path
     }
+}
+
+/// Whisper's encoder window for a chunk: its full window is 1500 frames (30 s, 50 a second),
+/// and encoding costs in proportion, so a short chunk gets a window just covering it, with
+/// half a second spare, in steps of 64, never under 384 frames (7.7 s), below which accuracy
+/// falls off.
+fn audio_ctx_for(samples: usize) -> i32 {
+    const FULL: usize = 1500;
+    let seconds = samples as f64 / SAMPLE_RATE as f64;
+    let frames = ((seconds + 0.5) * 50.0).ceil() as usize;
+    frames.div_ceil(64).saturating_mul(64).clamp(384, FULL) as i32
 }
 
 /// One decoded token with its time.
@@ -344,6 +356,19 @@ mod tests {
         assert_eq!(texts, ["We", "personalized", "it."]);
         assert!((words[1].start - 0.4).abs() < 1e-9);
         assert!((words[1].end - 0.8).abs() < 1e-9);
+    }
+
+    #[test]
+    fn short_chunks_get_a_smaller_encoder_window() {
+        let second = SAMPLE_RATE as usize;
+        assert_eq!(audio_ctx_for(second), 384);
+        assert_eq!(audio_ctx_for(10 * second), 576);
+        assert_eq!(audio_ctx_for(28 * second), 1472);
+        assert_eq!(audio_ctx_for(30 * second), 1500);
+        assert!(
+            audio_ctx_for(12 * second) as usize >= 12 * 50,
+            "the window covers the audio"
+        );
     }
 
     #[test]

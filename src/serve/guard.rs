@@ -1,0 +1,189 @@
+//! Who may talk to the daemon: every request carries the token (a bearer header, or the cookie
+//! the page gets once through `/auth?token=...`), names a loopback `Host` (a DNS-rebinding page
+//! cannot), and, when it changes state, comes from no other `Origin` than the daemon's own.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::api::ApiError;
+use super::AppState;
+
+pub const COOKIE: &str = "viva_token";
+
+/// Checks Host, then the token, then Origin for state-changing requests.
+pub async fn check(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let headers = request.headers();
+    if !host_is_loopback(headers, state.port) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "requests must name 127.0.0.1 or localhost as their Host",
+        )
+        .into_response();
+    }
+    if request.uri().path() == "/auth" {
+        return next.run(request).await;
+    }
+    if !has_token(headers, &state.token) {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing or wrong token: open the address `viva serve` printed, or send Authorization: Bearer TOKEN from serve.json",
+        )
+        .into_response();
+    }
+    let changes_state = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if changes_state && !origin_is_ours(headers, state.port) {
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "cross-origin requests may not change anything",
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
+fn host_is_loopback(headers: &HeaderMap, port: u16) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let allowed = ["127.0.0.1", "localhost", "[::1]"];
+    allowed
+        .iter()
+        .any(|name| host == *name || host == format!("{name}:{port}"))
+}
+
+fn has_token(headers: &HeaderMap, token: &str) -> bool {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|pair| {
+            pair.trim()
+                .strip_prefix(&format!("{COOKIE}="))
+                .map(str::to_owned)
+        })
+        .next();
+    bearer.is_some_and(|b| same(b, token)) || cookie.is_some_and(|c| same(&c, token))
+}
+
+/// No Origin (the CLI, curl) is fine: those requests carry the token themselves. A browser
+/// always sends Origin on a POST, and it must be the daemon's own page.
+fn origin_is_ours(headers: &HeaderMap, port: u16) -> bool {
+    match headers.get(header::ORIGIN).and_then(|h| h.to_str().ok()) {
+        None => true,
+        Some(origin) => ["127.0.0.1", "localhost", "[::1]"]
+            .iter()
+            .any(|name| origin == format!("http://{name}:{port}")),
+    }
+}
+
+/// Compares without stopping at the first difference, so timing tells nothing about the token.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+#[derive(Deserialize)]
+pub struct AuthQuery {
+    token: String,
+}
+
+/// `/auth?token=...`: the page's way in. Sets the cookie and sends the browser to `/`.
+pub async fn auth(State(state): State<Arc<AppState>>, Query(query): Query<AuthQuery>) -> Response {
+    if !same(&query.token, &state.token) {
+        return ApiError::new(StatusCode::UNAUTHORIZED, "wrong token").into_response();
+    }
+    let cookie = format!(
+        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
+        state.token
+    );
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(name.clone(), HeaderValue::from_str(value).unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn only_loopback_hosts_are_let_in() {
+        assert!(host_is_loopback(
+            &headers(&[(header::HOST, "127.0.0.1:8080")]),
+            8080
+        ));
+        assert!(host_is_loopback(
+            &headers(&[(header::HOST, "localhost:8080")]),
+            8080
+        ));
+        assert!(!host_is_loopback(
+            &headers(&[(header::HOST, "evil.example:8080")]),
+            8080
+        ));
+        assert!(!host_is_loopback(
+            &headers(&[(header::HOST, "localhost:9999")]),
+            8080
+        ));
+        assert!(!host_is_loopback(&headers(&[]), 8080));
+    }
+
+    #[test]
+    fn the_token_comes_as_a_bearer_or_a_cookie() {
+        assert!(has_token(
+            &headers(&[(header::AUTHORIZATION, "Bearer abc")]),
+            "abc"
+        ));
+        assert!(has_token(
+            &headers(&[(header::COOKIE, "x=1; viva_token=abc")]),
+            "abc"
+        ));
+        assert!(!has_token(
+            &headers(&[(header::AUTHORIZATION, "Bearer abd")]),
+            "abc"
+        ));
+        assert!(!has_token(
+            &headers(&[(header::COOKIE, "viva_token=ab")]),
+            "abc"
+        ));
+        assert!(!has_token(&headers(&[]), "abc"));
+    }
+
+    #[test]
+    fn state_changes_from_another_origin_are_refused() {
+        assert!(origin_is_ours(&headers(&[]), 8080));
+        assert!(origin_is_ours(
+            &headers(&[(header::ORIGIN, "http://127.0.0.1:8080")]),
+            8080
+        ));
+        assert!(!origin_is_ours(
+            &headers(&[(header::ORIGIN, "http://evil.example")]),
+            8080
+        ));
+        assert!(!origin_is_ours(
+            &headers(&[(header::ORIGIN, "http://127.0.0.1:1")]),
+            8080
+        ));
+    }
+}
