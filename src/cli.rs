@@ -359,9 +359,10 @@ fn drill(env: Env, bank: &Bank, playlist: &Playlist, args: AnswerArgs) -> Result
         speak: env.config.speak.clone(),
         silence_seconds: env.config.listen.silence_seconds,
     };
-    let mut engine = Engine::new(env);
+    // The model loads on its own thread, so recording never waits for inference.
+    let worker = crate::worker::Worker::start(Engine::new(env))?;
     let mut io = RoundIo::terminal(&options);
-    let result = round::drill(&mut engine, &mut store, bank, playlist, &options, &mut io)?;
+    let result = round::drill(&worker, &mut store, bank, playlist, &options, &mut io)?;
     eprintln!(
         "viva: session {} kept: {} answers (`viva review {}`)",
         result.session_id, result.answers, result.session_id
@@ -490,7 +491,7 @@ fn score(env: Env, args: ScoreArgs) -> Result<ExitCode> {
                 .with_context(|| format!("{}: cannot read", args.answer.display()))?;
             let text = match &words {
                 Words::Text(text) => Some(text.as_str()),
-                Words::Whisper => None,
+                Words::Whisper | Words::Live(_) => None,
             };
             serde_json::from_value(daemon.score(&bytes, &prompt.id, text)?)
                 .context("the daemon sent a scorecard this viva cannot read")?

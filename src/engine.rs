@@ -18,25 +18,8 @@ pub enum Words {
     Whisper,
     /// A written (corrected) transcript; Whisper is not loaded.
     Text(String),
-}
-
-/// Something that scores recorded answers: the engine in this process, or the daemon's
-/// inference worker. Rounds run the same way with either.
-pub trait Scorer {
-    /// Loads the model now, so the first answer does not wait for it.
-    fn prepare(&mut self) -> Result<()>;
-    /// Detects speech, transcribes and scores one answer.
-    fn score(&mut self, prompt: &Prompt, recording: &Recording, words: Words) -> Result<Scorecard>;
-}
-
-impl Scorer for Engine {
-    fn prepare(&mut self) -> Result<()> {
-        self.transcriber().map(|_| ())
-    }
-
-    fn score(&mut self, prompt: &Prompt, recording: &Recording, words: Words) -> Result<Scorecard> {
-        Engine::score(self, prompt, recording, words)
-    }
+    /// Words Whisper already transcribed while the answer was being spoken.
+    Live(Vec<crate::transcribe::Word>),
 }
 
 /// Holds what is expensive to set up (the Whisper model) across answers.
@@ -100,6 +83,7 @@ impl Engine {
                 speech,
                 recording.seconds(),
             )),
+            Words::Live(words) => Ok(Transcript::from_words(words, "whisper")),
             Words::Whisper => {
                 // Load the model even when no speech was heard, so a missing model is reported
                 // the same way whatever the recording holds.

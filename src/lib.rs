@@ -39,3 +39,4 @@ pub mod speak;
 pub mod store;
 pub mod transcribe;
 pub mod vad;
+pub mod worker;

@@ -209,6 +209,27 @@ pub struct Level {
     pub speaking: bool,
 }
 
+/// A finished stretch of speech, cut while the answer is still being recorded.
+#[derive(Debug, Clone)]
+pub struct SpeechSegment {
+    /// Seconds from the start of the answer.
+    pub start: f64,
+    /// 16 kHz mono samples.
+    pub samples: Vec<f32>,
+}
+
+/// Watches an answer as it is recorded.
+pub trait AnswerObserver {
+    /// About ten times a second.
+    fn level(&mut self, _level: Level) {}
+    /// Each time a stretch of speech is finished: at a pause, or when it grows long.
+    fn segment(&mut self, _segment: SpeechSegment) {}
+}
+
+/// Watches nothing.
+pub struct NoObserver;
+impl AnswerObserver for NoObserver {}
+
 /// A recorded answer, on disk and in memory.
 pub struct RecordedAnswer {
     pub path: PathBuf,
@@ -225,11 +246,12 @@ pub fn record_answer(
     out: &Path,
     rules: &AnswerRules,
     keys: Option<&Receiver<String>>,
-    mut meter: impl FnMut(Level),
+    observer: &mut dyn AnswerObserver,
 ) -> Result<RecordedAnswer> {
     let mut writer = CrashSafeWav::create(out)?;
     let mut mono = MonoResampler::new(input.format)?;
     let mut endpoint = Endpointer::new(rules);
+    let mut segmenter = Segmenter::default();
     let mut recorded: Vec<f32> = Vec::new();
     let mut last_meter = Instant::now();
     let mut raw = Vec::new();
@@ -256,9 +278,16 @@ pub fn record_answer(
             writer.write(&fresh)?;
             let start = recorded.len();
             recorded.extend_from_slice(&fresh);
-            endpoint.feed(&recorded[start..]);
+            for voiced in endpoint.feed(&recorded[start..]) {
+                if let Some((from, to)) = segmenter.frame(voiced) {
+                    observer.segment(SpeechSegment {
+                        start: from as f64 / SAMPLE_RATE as f64,
+                        samples: recorded[from..to].to_vec(),
+                    });
+                }
+            }
             if last_meter.elapsed() >= Duration::from_millis(100) {
-                meter(Level {
+                observer.level(Level {
                     rms: rms(&fresh),
                     seconds: recorded.len() as f64 / SAMPLE_RATE as f64,
                     speaking: endpoint.speaking(),
@@ -291,6 +320,12 @@ pub fn record_answer(
     writer.write(&tail)?;
     recorded.extend_from_slice(&tail);
     writer.finalize()?;
+    if let Some((from, to)) = segmenter.finish(recorded.len()) {
+        observer.segment(SpeechSegment {
+            start: from as f64 / SAMPLE_RATE as f64,
+            samples: recorded[from..to].to_vec(),
+        });
+    }
     Ok(RecordedAnswer {
         path: out.to_owned(),
         recording: Recording {
@@ -492,19 +527,24 @@ impl Endpointer {
         }
     }
 
-    fn feed(&mut self, samples: &[f32]) {
+    /// Feeds samples; returns whether each frame completed by them was voiced.
+    fn feed(&mut self, samples: &[f32]) -> Vec<bool> {
+        let mut frames = Vec::new();
         for &s in samples {
             self.buffer.push(s);
             if self.buffer.len() == VAD_FRAME {
-                if self.detector.predict_f32(&self.buffer) >= 0.5 {
+                let voiced = self.detector.predict_f32(&self.buffer) >= 0.5;
+                if voiced {
                     self.speech_frames += 1;
                     self.silent_frames = 0;
                 } else {
                     self.silent_frames += 1;
                 }
+                frames.push(voiced);
                 self.buffer.clear();
             }
         }
+        frames
     }
 
     fn speaking(&self) -> bool {
@@ -519,6 +559,70 @@ impl Endpointer {
         let heard = self.speech_frames as f64 * frame_seconds >= self.rules.min_speech_seconds;
         let quiet = self.silent_frames as f64 * frame_seconds >= self.rules.silence_seconds;
         (heard && quiet).then_some(AnswerEnd::Silence)
+    }
+}
+
+/// Cuts speech into segments for live transcription, frame by frame: a segment ends at a
+/// pause, or once it is long (at the next dip, or at the hard limit), so that when the answer
+/// ends only its last few seconds are left to transcribe.
+#[derive(Debug, Default)]
+pub struct Segmenter {
+    frames: usize,
+    start: Option<usize>,
+    last_voiced: usize,
+    silent_run: usize,
+    /// Where the last segment ended (in frames): segments never overlap.
+    emitted_to: usize,
+}
+
+/// Silence that ends a segment: 0.5 s.
+const SEGMENT_PAUSE_FRAMES: usize = 31;
+/// A segment this long is cut at the next dip of 50 ms: 8 s.
+const SEGMENT_SOFT_FRAMES: usize = 500;
+/// And at this length whatever happens: 12 s.
+const SEGMENT_HARD_FRAMES: usize = 750;
+/// Padding around speech so word edges are kept: 0.2 s.
+const SEGMENT_PAD_FRAMES: usize = 12;
+
+impl Segmenter {
+    /// Takes one frame's verdict; returns a finished segment as a sample range.
+    pub fn frame(&mut self, voiced: bool) -> Option<(usize, usize)> {
+        let index = self.frames;
+        self.frames += 1;
+        if voiced {
+            self.silent_run = 0;
+            self.last_voiced = index;
+            if self.start.is_none() {
+                self.start = Some(
+                    index
+                        .saturating_sub(SEGMENT_PAD_FRAMES)
+                        .max(self.emitted_to),
+                );
+            }
+        } else {
+            self.silent_run += 1;
+        }
+        let start = self.start?;
+        let length = index + 1 - start;
+        let cut = if self.silent_run >= SEGMENT_PAUSE_FRAMES {
+            Some(self.last_voiced + 1 + SEGMENT_PAD_FRAMES)
+        } else if (length >= SEGMENT_SOFT_FRAMES && self.silent_run >= 3)
+            || length >= SEGMENT_HARD_FRAMES
+        {
+            Some(index + 1)
+        } else {
+            None
+        }?;
+        let end = cut.min(self.frames);
+        self.start = None;
+        self.emitted_to = end;
+        Some((start * VAD_FRAME, end * VAD_FRAME))
+    }
+
+    /// The segment still open when the answer ends, up to the last sample.
+    pub fn finish(&mut self, samples: usize) -> Option<(usize, usize)> {
+        let start = self.start.take()? * VAD_FRAME;
+        (start < samples).then_some((start, samples))
     }
 }
 
@@ -592,12 +696,54 @@ mod tests {
         };
         let out = dir.path().join("answer.wav");
         let input = file_input(&input_path, false).unwrap();
-        let answer = record_answer(input, &out, &rules, None, |_| {}).unwrap();
+        let answer = record_answer(input, &out, &rules, None, &mut NoObserver).unwrap();
         assert_eq!(answer.end, AnswerEnd::InputEnded);
         assert_eq!(answer.dropped_samples, 0);
         assert_eq!(answer.recording.samples.len(), 32_000);
         let on_disk = crate::audio::load_wav(&out).unwrap();
         assert_eq!(on_disk.samples.len(), 32_000);
+    }
+
+    fn run_segmenter(pattern: &[(bool, usize)]) -> Vec<(f64, f64)> {
+        let mut segmenter = Segmenter::default();
+        let mut out = Vec::new();
+        let mut total = 0;
+        for &(voiced, n) in pattern {
+            for _ in 0..n {
+                out.extend(segmenter.frame(voiced));
+                total += VAD_FRAME;
+            }
+        }
+        out.extend(segmenter.finish(total));
+        let seconds = |s: usize| s as f64 / SAMPLE_RATE as f64;
+        out.into_iter()
+            .map(|(a, b)| (seconds(a), seconds(b)))
+            .collect()
+    }
+
+    #[test]
+    fn segments_end_at_pauses_and_never_overlap() {
+        // 3 s speech, 1 s pause, 2 s speech, then the answer ends mid-speech.
+        let segments = run_segmenter(&[(true, 187), (false, 62), (true, 125)]);
+        assert_eq!(segments.len(), 2, "{segments:?}");
+        assert!(segments[0].1 <= segments[1].0);
+        assert!((segments[0].1 - 3.2).abs() < 0.1, "{segments:?}");
+        assert!(
+            (segments[1].1 - 6.0).abs() < 0.02,
+            "the last runs to the end: {segments:?}"
+        );
+    }
+
+    #[test]
+    fn long_speech_is_cut_into_pieces_of_at_most_twelve_seconds() {
+        let segments = run_segmenter(&[(true, 2_000)]);
+        assert!(segments.len() >= 3, "{segments:?}");
+        assert!(segments.iter().all(|(a, b)| b - a <= 12.01));
+        let covered: f64 = segments.iter().map(|(a, b)| b - a).sum();
+        assert!(
+            (covered - 32.0).abs() < 0.02,
+            "all speech is covered once: {covered}"
+        );
     }
 
     #[test]
@@ -616,7 +762,7 @@ mod tests {
             &out,
             &rules,
             None,
-            |_| {},
+            &mut NoObserver,
         )
         .unwrap();
         assert_eq!(answer.end, AnswerEnd::MaxLength);

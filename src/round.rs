@@ -16,12 +16,15 @@ use anyhow::{bail, Result};
 use chrono::{DateTime, Utc};
 
 use crate::bank::{Bank, Concept, Playlist, Prompt, Rubric, Step, StepTiming};
-use crate::engine::{Scorer, Words};
+use crate::engine::Words;
 use crate::listen::{self, AnswerEnd, AnswerRules, LiveInput};
+use crate::listen::{AnswerObserver, Level, SpeechSegment};
 use crate::schedule::{self, PracticeState};
 use crate::score::Scorecard;
 use crate::speak::{self, SpeakSettings, TtsBackend};
 use crate::store::{AnswerStatus, NewAnswer, SessionStatus, Store};
+use crate::transcribe::Word;
+use crate::worker::{PendingWords, Worker};
 use crate::{devices, report};
 
 /// Seconds added to a question's time limit before the answer is cut.
@@ -242,6 +245,10 @@ pub enum RoundEvent {
         seconds: f64,
         speaking: bool,
     },
+    /// The answer so far, as live transcription has it.
+    Partial {
+        text: String,
+    },
     Scorecard {
         prompt_id: String,
         scorecard: Box<Scorecard>,
@@ -280,12 +287,6 @@ impl RoundIo {
         }
     }
 
-    fn aborted(&self) -> bool {
-        self.abort
-            .as_ref()
-            .is_some_and(|a| a.load(Ordering::Relaxed))
-    }
-
     fn emit(&mut self, event: RoundEvent) {
         if let Some(events) = self.events.as_mut() {
             events(event);
@@ -295,7 +296,7 @@ impl RoundIo {
 
 /// Runs a playlist: speaks, listens, scores and stores each answer.
 pub fn drill(
-    engine: &mut dyn Scorer,
+    worker: &Worker,
     store: &mut Store,
     bank: &Bank,
     playlist: &Playlist,
@@ -323,8 +324,6 @@ pub fn drill(
         AnswerSource::Files(options.inputs.iter().cloned().collect(), options.realtime)
     };
     let interactive = io.pause_between;
-    // Load the model before the first question, not after the first answer.
-    engine.prepare()?;
 
     let session_id = store.create_session(Some(&playlist.id))?;
     let session_dir = store.session_dir(&session_id);
@@ -410,22 +409,21 @@ pub fn drill(
                 max_seconds: question.max_seconds + GRACE_SECONDS,
             };
             let show_meter = std::io::stderr().is_terminal();
+            let abort = io.abort.clone();
             let RoundIo {
                 controls, events, ..
             } = &mut *io;
+            let mut live = LiveAnswer {
+                worker,
+                audio: audio_path.clone(),
+                segments: Vec::new(),
+                heard: String::new(),
+                show_meter,
+                events: events.as_mut(),
+                failed: None,
+            };
             let recorded =
-                listen::record_answer(input, &audio_path, &rules, controls.as_ref(), |level| {
-                    if show_meter {
-                        draw_meter(level);
-                    }
-                    if let Some(events) = events.as_mut() {
-                        events(RoundEvent::Level {
-                            rms: level.rms,
-                            seconds: level.seconds,
-                            speaking: level.speaking,
-                        });
-                    }
-                });
+                listen::record_answer(input, &audio_path, &rules, controls.as_ref(), &mut live);
             let recorded = match recorded {
                 Ok(recorded) => recorded,
                 Err(e) => {
@@ -439,12 +437,16 @@ pub fn drill(
                 eprintln!();
             }
             beep(voice.told_no_speaker, 660.0);
-            if io.aborted() {
+            if abort.is_some_and(|a| a.load(Ordering::Relaxed)) {
+                drop(live);
                 store.set_answer_status(answer_id, AnswerStatus::Interrupted)?;
                 status = SessionStatus::Quit;
                 break 'questions;
             }
-            let card = engine.score(&question.prompt, &recorded.recording, Words::Whisper)?;
+            // Only the last segment can still be in the worker's hands.
+            let words = live.finish()?;
+            let card =
+                worker.score_blocking(&question.prompt, &recorded.recording, Words::Live(words))?;
             store.complete_answer(answer_id, &card.transcript, &card)?;
             println!("{}", report::scorecard(&card, &question.prompt));
             io.emit(RoundEvent::Scorecard {
@@ -512,6 +514,107 @@ fn next_input(source: &mut AnswerSource) -> Result<Option<LiveInput>> {
             None => Ok(None),
         },
         AnswerSource::Microphone(name) => Ok(Some(devices::microphone(name.as_deref())?)),
+    }
+}
+
+/// Sends each finished speech segment to the inference worker while the answer goes on, and
+/// shows what has been transcribed so far.
+struct LiveAnswer<'a> {
+    worker: &'a Worker,
+    audio: PathBuf,
+    segments: Vec<Segment>,
+    /// The words transcribed so far, for the partial transcript.
+    heard: String,
+    show_meter: bool,
+    events: Option<&'a mut Box<dyn FnMut(RoundEvent) + Send>>,
+    failed: Option<anyhow::Error>,
+}
+
+enum Segment {
+    Pending(PendingWords),
+    Done(Vec<Word>),
+}
+
+impl LiveAnswer<'_> {
+    /// Collects finished segments; tells the terminal and the event stream when there is news.
+    fn poll(&mut self) {
+        let mut news = false;
+        for segment in &mut self.segments {
+            if let Segment::Pending(pending) = segment {
+                match pending.try_take() {
+                    Some(Ok(words)) => {
+                        *segment = Segment::Done(words);
+                        news = true;
+                    }
+                    Some(Err(e)) => self.failed = Some(e),
+                    None => {}
+                }
+            }
+        }
+        if !news {
+            return;
+        }
+        // Partial text runs up to the first segment still pending, so it never skips ahead.
+        let words: Vec<&str> = self
+            .segments
+            .iter()
+            .map_while(|s| match s {
+                Segment::Done(words) => Some(words),
+                Segment::Pending(_) => None,
+            })
+            .flatten()
+            .map(|w| w.text.as_str())
+            .collect();
+        self.heard = words.join(" ");
+        if self.show_meter {
+            eprint!("\r\x1b[K… {}\n", self.heard);
+        }
+        if let Some(events) = self.events.as_mut() {
+            events(RoundEvent::Partial {
+                text: self.heard.clone(),
+            });
+        }
+    }
+
+    /// Every segment's words, in order, waiting for those still in the worker.
+    fn finish(mut self) -> Result<Vec<Word>> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
+        let mut words = Vec::new();
+        for segment in self.segments {
+            match segment {
+                Segment::Done(done) => words.extend(done),
+                Segment::Pending(pending) => words.extend(pending.wait()?),
+            }
+        }
+        Ok(words)
+    }
+}
+
+impl AnswerObserver for LiveAnswer<'_> {
+    fn level(&mut self, level: Level) {
+        if self.show_meter {
+            draw_meter(level);
+        }
+        if let Some(events) = self.events.as_mut() {
+            events(RoundEvent::Level {
+                rms: level.rms,
+                seconds: level.seconds,
+                speaking: level.speaking,
+            });
+        }
+        self.poll();
+    }
+
+    fn segment(&mut self, segment: SpeechSegment) {
+        match self
+            .worker
+            .transcribe_segment(segment.samples, segment.start, &self.audio)
+        {
+            Ok(pending) => self.segments.push(Segment::Pending(pending)),
+            Err(e) => self.failed = Some(e),
+        }
     }
 }
 

@@ -34,7 +34,8 @@ pub struct Word {
 }
 
 impl Transcript {
-    fn from_words(words: Vec<Word>, source: &str) -> Self {
+    /// Joins words into a transcript; `source` says where they came from.
+    pub fn from_words(words: Vec<Word>, source: &str) -> Self {
         let text = words
             .iter()
             .map(|w| w.text.as_str())
@@ -146,7 +147,24 @@ impl Transcriber {
     ) -> Result<Vec<Word>, TranscribeError> {
         let from = (chunk.start * SAMPLE_RATE as f64) as usize;
         let to = ((chunk.end * SAMPLE_RATE as f64) as usize).min(recording.samples.len());
-        let mut audio = recording.samples[from.min(to)..to].to_vec();
+        let audio = &recording.samples[from.min(to)..to];
+        self.transcribe_segment(audio, chunk.start, &recording.source)
+    }
+
+    /// Transcribes one stretch of speech that starts `start` seconds into its recording; the
+    /// words' times are in the recording's time. What live transcription sends, segment by
+    /// segment, while the candidate is still speaking.
+    pub fn transcribe_segment(
+        &mut self,
+        samples: &[f32],
+        start: f64,
+        source: &Path,
+    ) -> Result<Vec<Word>, TranscribeError> {
+        let chunk = SpeechRegion {
+            start,
+            end: start + samples.len() as f64 / SAMPLE_RATE as f64,
+        };
+        let mut audio = samples.to_vec();
         if audio.len() < MIN_CHUNK_SAMPLES {
             audio.resize(MIN_CHUNK_SAMPLES, 0.0);
         }
@@ -167,7 +185,7 @@ impl Transcriber {
         self.state
             .full(params, &audio)
             .map_err(|e| TranscribeError::Inference {
-                path: recording.source.clone(),
+                path: source.to_owned(),
                 detail: e.to_string(),
             })?;
 

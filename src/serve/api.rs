@@ -299,7 +299,7 @@ pub async fn start_round(
             }
         })),
     };
-    let (home, bank, mut worker) = (state.home.clone(), state.bank.clone(), state.worker.clone());
+    let (home, bank, worker) = (state.home.clone(), state.bank.clone(), state.worker.clone());
     let events = state.events.clone();
     let thread = std::thread::Builder::new()
         .name("viva-round".into())
@@ -307,7 +307,7 @@ pub async fn start_round(
             let outcome = Store::open(&home)
                 .map_err(anyhow::Error::from)
                 .and_then(|mut store| {
-                    round::drill(&mut worker, &mut store, &bank, &playlist, &options, &mut io)
+                    round::drill(&worker, &mut store, &bank, &playlist, &options, &mut io)
                 });
             if let Err(e) = outcome {
                 let _ =

@@ -8,7 +8,6 @@
 mod api;
 pub mod discovery;
 mod guard;
-mod worker;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,8 +25,8 @@ use crate::bank::Bank;
 use crate::config::{Config, Env};
 use crate::engine::Engine;
 use crate::store::Store;
+use crate::worker::Worker;
 pub use discovery::{Client, ServeInfo};
-use worker::Worker;
 
 /// The largest WAV `/api/score` accepts: a long answer at 48 kHz stereo, with room to spare.
 const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;

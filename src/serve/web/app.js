@@ -29,7 +29,7 @@ let roundEvents = null;
 // ---------------------------------------------------------------------------------------------
 // Building the DOM
 
-/** An element with attributes (`class`, `data-*`, properties for `on*` handlers) and children. */
+/** An element with attributes (`onclick` and the like become listeners) and children. */
 function el(tag, attrs = {}, ...children) {
   return fill(document.createElement(tag), attrs, children);
 }
@@ -86,17 +86,11 @@ async function api(path, { body } = {}) {
   return data;
 }
 
+/** Shows an error in the banner under the header until it is dismissed or replaced. */
 function showError(error) {
-  showMessage(error instanceof Error ? error.message : String(error), "error");
-}
-
-/** Shows a message in the banner under the header until it is dismissed or replaced. */
-function showMessage(text, kind = "info") {
-  const box = document.getElementById("message");
+  const text = error instanceof Error ? error.message : String(error);
   document.getElementById("message-text").textContent = text;
-  box.className = "message message-" + kind;
-  box.setAttribute("role", kind === "error" ? "alert" : "status");
-  box.hidden = false;
+  document.getElementById("message").hidden = false;
 }
 
 function hideMessage() {
@@ -106,19 +100,33 @@ function hideMessage() {
 // ---------------------------------------------------------------------------------------------
 // Formatting
 
-/** "Sat 1 Mar, 09:30" in the reader's locale, from an RFC 3339 time. */
+/** "Sat, Mar 1, 09:30" in the reader's locale, from an RFC 3339 time; the year only when it
+ * is not this one. */
 function formatWhen(rfc3339) {
   const date = new Date(rfc3339);
   if (Number.isNaN(date.getTime())) return rfc3339;
-  return date.toLocaleString(undefined, {
-    weekday: "short", day: "numeric", month: "short", year: "numeric",
-    hour: "2-digit", minute: "2-digit",
-  });
+  const options = { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" };
+  if (date.getFullYear() !== new Date().getFullYear()) options.year = "numeric";
+  return date.toLocaleString(undefined, options);
 }
 
-function formatDay(rfc3339) {
+/** The time of day alone. */
+function formatTime(rfc3339) {
   const date = new Date(rfc3339);
   if (Number.isNaN(date.getTime())) return rfc3339;
+  return date.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" });
+}
+
+/** Whether two RFC 3339 times fall on the same local day. */
+function sameDay(a, b) {
+  return new Date(a).toDateString() === new Date(b).toDateString();
+}
+
+/** A short label for a point in time: the day, or the time of day when `other` shares it. */
+function shortWhen(rfc3339, other) {
+  const date = new Date(rfc3339);
+  if (Number.isNaN(date.getTime())) return rfc3339;
+  if (other && sameDay(rfc3339, other)) return formatTime(rfc3339);
   return date.toLocaleDateString(undefined, { day: "numeric", month: "short" });
 }
 
@@ -150,10 +158,11 @@ async function loadSessions() {
 function sessionRow(summary) {
   const href = "#/sessions/" + encodeURIComponent(summary.id);
   const answers = summary.completed < summary.answers
-    ? `${summary.answers} (${summary.completed} scored)`
+    ? el("span", { title: `${summary.completed} of ${summary.answers} scored` },
+      `${summary.completed} of ${summary.answers}`)
     : String(summary.answers);
   return el("tr", { "data-session": summary.id, onclick: () => { location.hash = href; } },
-    el("td", {}, el("a", { href, title: `Session ${summary.id}` }, formatWhen(summary.started_at))),
+    el("td", { class: "when" }, el("a", { href, title: `Session ${summary.id}` }, formatWhen(summary.started_at))),
     el("td", {}, summary.playlist || "—"),
     el("td", { class: "num" }, answers),
     el("td", { class: "num" }, round0(summary.mean_overall)),
@@ -225,7 +234,10 @@ function sessionHeader(view) {
   const mean = scores.length ? scores.reduce((s, x) => s + x, 0) / scores.length : null;
   const counts = plural(view.answers.length, "answer", "answers") +
     (mean === null ? ", none scored" : `, ${scores.length} scored, mean overall ${round0(mean)}`);
-  const when = formatWhen(view.started_at) + (view.ended_at ? ` to ${formatWhen(view.ended_at)}` : "");
+  const ended = !view.ended_at ? ""
+    : sameDay(view.started_at, view.ended_at) ? ` to ${formatTime(view.ended_at)}`
+      : ` to ${formatWhen(view.ended_at)}`;
+  const when = formatWhen(view.started_at) + ended;
   return el("header", { class: "session-header" },
     el("h2", {}, `Session ${view.id}`),
     el("p", { class: "session-meta" },
@@ -356,9 +368,9 @@ function feedbackList(card) {
 
 function transcriptLegend() {
   return el("p", { class: "legend" },
-    el("span", { class: "concept-hit" }, "concept heard"), " ",
-    el("span", { class: "filler" }, "filler"), " ",
-    el("span", { class: "pause" }, "long pause"), " ",
+    el("span", { class: "legend-concept" }, "concept heard"), " ",
+    el("span", { class: "legend-filler" }, "filler"), " ",
+    el("span", { class: "legend-pause" }, "long pause"), " ",
     el("span", { class: "legend-note" }, "Select a word to play from it."));
 }
 
@@ -496,7 +508,7 @@ function paceChart(card) {
     axisLabel(left - 6, y(yMax) + 4, String(yMax), "end"),
     axisLabel(left, height - 8, "0:00", "start"),
     axisLabel(width - right, height - 8, clock(end), "end"),
-    axisLabel((left + width - right) / 2, height - 8, "wpm over time"),
+    axisLabel(left - 6, top - 2, "wpm", "end"),
     curve.map((w) => svg("line", { class: "window", x1: x(w.start_seconds), x2: x(w.end_seconds), y1: y(w.wpm), y2: y(w.wpm) })),
     svg("polyline", { class: "line", points: points.map((p) => p.join(",")).join(" ") }),
     curve.map((w, i) => svg("circle", { class: "point", cx: points[i][0], cy: points[i][1], r: 4 },
@@ -537,8 +549,10 @@ function historyChart(points, currentAt) {
   return svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": summary },
     [0, 50, 100].map((v) => svg("line", { class: v === 0 ? "axis" : "grid", x1: left, x2: width - right, y1: y(v), y2: y(v) })),
     [0, 50, 100].map((v) => axisLabel(left - 6, y(v) + 4, String(v), "end")),
-    axisLabel(left + 8, height - 8, formatDay(points[0].at), "start"),
-    points.length > 1 ? axisLabel(width - right - 8, height - 8, formatDay(points[points.length - 1].at), "end") : null,
+    axisLabel(left + 8, height - 8, shortWhen(points[0].at), "start"),
+    points.length > 1
+      ? axisLabel(width - right - 8, height - 8, shortWhen(points[points.length - 1].at, points[0].at), "end")
+      : null,
     svg("polyline", { class: "line", points: points.map((p, i) => `${x(i)},${y(p.overall)}`).join(" ") }),
     points.map((p, i) => {
       const current = p.at === currentAt;
