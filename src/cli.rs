@@ -90,11 +90,32 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// How fast this machine scores: which installed model can run live, or one answer's
+    /// batch and streaming latency.
+    Bench {
+        #[command(subcommand)]
+        what: Option<BenchCommand>,
+    },
     /// Export a session as Markdown or JSON.
     Export {
         session: String,
         #[arg(long, value_enum, default_value_t = ExportFormat::Md)]
         format: ExportFormat,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Time from the end of an answer to its scorecard, batch and streaming.
+    Latency {
+        /// The answer to measure with (a WAV file).
+        #[arg(long, value_name = "ANSWER.wav")]
+        input: PathBuf,
+        /// The prompt to score against.
+        #[arg(long, default_value = "system-design-recommendation-clarify")]
+        prompt: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -189,6 +210,7 @@ pub fn run() -> Result<ExitCode> {
         Command::Models(cmd) => models_cmd(&env, cmd),
         Command::Score(args) => score(env, args),
         Command::Devices { json } => devices_cmd(json),
+        Command::Bench { what } => bench_cmd(env, what),
         Command::Serve { port } => {
             let bank = load_bank(&env)?;
             crate::serve::run(env, bank, port)?;
@@ -320,6 +342,65 @@ fn open_store(env: &Env) -> Result<Store> {
         );
     }
     Ok(store)
+}
+
+fn bench_cmd(env: Env, what: Option<BenchCommand>) -> Result<ExitCode> {
+    match what {
+        Some(BenchCommand::Latency {
+            input,
+            prompt,
+            json,
+        }) => {
+            let bank = load_bank(&env)?;
+            let prompt = bank.prompt(&prompt)?.clone();
+            let recording = audio::load_wav(&input)?;
+            let mut engine = Engine::new(env);
+            let latency = crate::bench::latency(&mut engine, &prompt, &recording)?;
+            if json {
+                print_json(&latency)?;
+            } else {
+                print(&format!(
+                    "{:.1} s of audio in {} segments\nbatch:     {:.2} s from the end of the answer to the scorecard\nstreaming: {:.2} s (real-time factor {:.2}, longest wait for the worker {:.2} s)",
+                    latency.audio_seconds,
+                    latency.segments,
+                    latency.batch_seconds,
+                    latency.streaming_seconds,
+                    latency.realtime_factor,
+                    latency.max_queue_seconds
+                ))?;
+            }
+        }
+        None => {
+            let search = env.model_search();
+            let mut paths: Vec<PathBuf> = search.explicit.iter().cloned().collect();
+            paths.extend(search.list().into_iter().filter_map(|m| m.installed));
+            if paths.is_empty() {
+                anyhow::bail!(
+                    "no Whisper model is installed; run `viva models fetch base.en` (or tiny.en) first"
+                );
+            }
+            let mut out = String::from("MODEL            REAL-TIME FACTOR  LIVE\n");
+            let mut best: Option<String> = None;
+            for path in paths {
+                let speed = crate::bench::model_speed(&path, env.config.transcribe.clone())?;
+                out.push_str(&format!(
+                    "{:<16} {:>16.2}  {}\n",
+                    speed.model,
+                    speed.realtime_factor,
+                    if speed.live { "yes" } else { "no" }
+                ));
+                if speed.live {
+                    best = Some(speed.model);
+                }
+            }
+            out.push_str(&match best {
+                Some(model) => format!("This machine can transcribe live with {model} (set it as [model] name in config.toml)."),
+                None => "No installed model keeps pace live here; try `viva models fetch tiny.en`.".into(),
+            });
+            print(&out)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn devices_cmd(json: bool) -> Result<ExitCode> {

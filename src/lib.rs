@@ -22,6 +22,7 @@
 
 pub mod audio;
 pub mod bank;
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod devices;

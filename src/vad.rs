@@ -51,21 +51,26 @@ impl Default for VadSettings {
 
 /// Detects speech regions in 16 kHz mono audio.
 pub fn detect(samples: &[f32], settings: &VadSettings) -> Vec<SpeechRegion> {
+    let voiced = frame_verdicts(samples, settings.threshold);
+    let duration = samples.len() as f64 / SAMPLE_RATE as f64;
+    regions_from_frames(&voiced, settings, duration)
+}
+
+/// Whether each 16 ms frame is voiced, the last one padded with silence.
+pub fn frame_verdicts(samples: &[f32], threshold: f32) -> Vec<bool> {
     let mut detector = earshot::Detector::default();
-    let voiced: Vec<bool> = samples
+    samples
         .chunks(FRAME)
         .map(|chunk| {
             if chunk.len() == FRAME {
-                detector.predict_f32(chunk) >= settings.threshold
+                detector.predict_f32(chunk) >= threshold
             } else {
                 let mut padded = [0.0f32; FRAME];
                 padded[..chunk.len()].copy_from_slice(chunk);
-                detector.predict_f32(&padded) >= settings.threshold
+                detector.predict_f32(&padded) >= threshold
             }
         })
-        .collect();
-    let duration = samples.len() as f64 / SAMPLE_RATE as f64;
-    regions_from_frames(&voiced, settings, duration)
+        .collect()
 }
 
 /// Turns per-frame decisions into padded regions, merging across short silences.

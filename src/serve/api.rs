@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, Query, State};
+use axum::extract::{Path as UrlPath, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
@@ -179,10 +179,12 @@ pub async fn session(
     Ok(Json(value))
 }
 
-/// An answer's recording, or the question as it was spoken.
+/// An answer's recording, or the question as it was spoken. Served with byte ranges, which
+/// the browser needs to seek (click a word, hear it).
 pub async fn answer_audio(
     State(state): State<Arc<AppState>>,
     UrlPath((id, seq, which)): UrlPath<(String, u32, String)>,
+    request: Request,
 ) -> ApiResult<Response> {
     let home = state.home.clone();
     let path: PathBuf = match which.as_str() {
@@ -201,10 +203,18 @@ pub async fn answer_audio(
         }
         _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "no such resource")),
     };
-    let bytes = tokio::fs::read(&path)
+    if !path.is_file() {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("{}: no such file", path.display()),
+        ));
+    }
+    // ServeFile guesses the type from the extension: .wav is audio/wav.
+    let file = tower_http::services::ServeFile::new(&path);
+    let response = tower::ServiceExt::oneshot(file, request)
         .await
-        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, format!("{}: {e}", path.display())))?;
-    Ok(([(header::CONTENT_TYPE, "audio/wav")], bytes).into_response())
+        .map_err(ApiError::internal)?;
+    Ok(response.into_response())
 }
 
 /// Resolves a stored path and refuses anything outside VIVA_HOME.

@@ -110,6 +110,15 @@ function formatWhen(rfc3339) {
   return date.toLocaleString(undefined, options);
 }
 
+/** The day alone: "Sat, Mar 1", with the year when it is not this one. */
+function formatDay(rfc3339) {
+  const date = new Date(rfc3339);
+  if (Number.isNaN(date.getTime())) return rfc3339;
+  const options = { weekday: "short", day: "numeric", month: "short" };
+  if (date.getFullYear() !== new Date().getFullYear()) options.year = "numeric";
+  return date.toLocaleDateString(undefined, options);
+}
+
 /** The time of day alone. */
 function formatTime(rfc3339) {
   const date = new Date(rfc3339);
@@ -162,7 +171,9 @@ function sessionRow(summary) {
       `${summary.completed} of ${summary.answers}`)
     : String(summary.answers);
   return el("tr", { "data-session": summary.id, onclick: () => { location.hash = href; } },
-    el("td", { class: "when" }, el("a", { href, title: `Session ${summary.id}` }, formatWhen(summary.started_at))),
+    el("td", { class: "when" }, el("a", { href, title: `Session ${summary.id}` },
+      el("span", { class: "day" }, formatDay(summary.started_at)), " ",
+      el("span", { class: "time" }, formatTime(summary.started_at)))),
     el("td", {}, summary.playlist || "—"),
     el("td", { class: "num" }, answers),
     el("td", { class: "num" }, round0(summary.mean_overall)),
@@ -504,11 +515,9 @@ function paceChart(card) {
     svg("text", { class: "band-label", x: width - right - 4, y: y(high) + 12, "text-anchor": "end" }, `target ${round0(low)}–${round0(high)}`),
     svg("line", { class: "axis", x1: left, x2: width - right, y1: y(0), y2: y(0) }),
     svg("line", { class: "axis", x1: left, x2: left, y1: top, y2: y(0) }),
-    axisLabel(left - 6, y(0) + 4, "0", "end"),
-    axisLabel(left - 6, y(yMax) + 4, String(yMax), "end"),
+    [0, low, high, yMax].map((v) => axisLabel(left - 6, y(v) + 4, round0(v), "end")),
     axisLabel(left, height - 8, "0:00", "start"),
     axisLabel(width - right, height - 8, clock(end), "end"),
-    axisLabel(left - 6, top - 2, "wpm", "end"),
     curve.map((w) => svg("line", { class: "window", x1: x(w.start_seconds), x2: x(w.end_seconds), y1: y(w.wpm), y2: y(w.wpm) })),
     svg("polyline", { class: "line", points: points.map((p) => p.join(",")).join(" ") }),
     curve.map((w, i) => svg("circle", { class: "point", cx: points[i][0], cy: points[i][1], r: 4 },
@@ -646,6 +655,7 @@ function watchRound() {
   });
   on("recording", () => {
     setLive("live-state", "Recording your answer…");
+    document.getElementById("live-clock").textContent = "";
     document.getElementById("live-level-row").hidden = false;
   });
   on("level", showLevel);
@@ -664,9 +674,8 @@ function watchRound() {
     loadSessions().catch(showError);
     if (d.session_id) location.hash = "#/sessions/" + encodeURIComponent(d.session_id);
   });
-  // The daemon reports a round that failed as an `error` event with a message.
-  on("error", (d) => {
-    if (d.message === undefined) return;
+  // The daemon reports a round that failed as a `round_error` event with a message.
+  on("round_error", (d) => {
     document.getElementById("live-level-row").hidden = true;
     setLive("live-state", "The drill stopped.");
     showError(d.message);
@@ -682,7 +691,8 @@ function showLevel(d) {
   meter.value = level;
   meter.textContent = `${Math.round(level * 100)}%`;
   if (d.seconds !== undefined) {
-    setLive("live-state", `Recording your answer… ${clock(d.seconds)}${d.speaking ? " (speaking)" : ""}`);
+    document.getElementById("live-clock").textContent =
+      clock(d.seconds) + (d.speaking ? " · speaking" : "");
   }
 }
 

@@ -1,0 +1,131 @@
+//! `viva bench`: how long a candidate waits for the scorecard, measured the way a live answer
+//! feels it.
+//!
+//! Batch: the whole answer is transcribed and scored after it ends. Streaming: the answer is
+//! cut into speech segments as it would arrive, each segment reaches the worker when its last
+//! sample would have been spoken, and segments queue behind one another on the one worker; the
+//! inference times are measured for real, only the arrival is simulated. Streaming latency is
+//! the time from the last sample to the scorecard.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::audio::{Recording, SAMPLE_RATE};
+use crate::bank::Prompt;
+use crate::engine::{Engine, Words};
+use crate::listen::Segmenter;
+use crate::vad::{self, VadSettings};
+
+/// What `viva bench latency --json` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    pub audio_seconds: f64,
+    /// Transcribe and score the whole answer after it ends.
+    pub batch_seconds: f64,
+    /// From the last sample arriving at real-time speed to the scorecard.
+    pub streaming_seconds: f64,
+    /// Inference time over audio time, for the streaming path: below 1 keeps pace.
+    pub realtime_factor: f64,
+    pub segments: usize,
+    /// The longest a segment waited for the worker: grows without bound if it cannot keep pace.
+    pub max_queue_seconds: f64,
+}
+
+/// Measures batch and streaming latency for one recording.
+pub fn latency(engine: &mut Engine, prompt: &Prompt, recording: &Recording) -> Result<Latency> {
+    engine.transcriber()?;
+    let audio_seconds = recording.seconds();
+
+    let started = Instant::now();
+    engine.score(prompt, recording, Words::Whisper)?;
+    let batch_seconds = started.elapsed().as_secs_f64();
+
+    let verdicts = vad::frame_verdicts(&recording.samples, VadSettings::default().threshold);
+    let frame_seconds = 256.0 / SAMPLE_RATE as f64;
+    let mut segmenter = Segmenter::default();
+    let mut ready: Vec<(f64, (usize, usize))> = Vec::new();
+    for (i, voiced) in verdicts.into_iter().enumerate() {
+        if let Some(range) = segmenter.frame(voiced) {
+            ready.push(((i + 1) as f64 * frame_seconds, range));
+        }
+    }
+    if let Some(range) = segmenter.finish(recording.samples.len()) {
+        ready.push((audio_seconds, range));
+    }
+
+    let transcriber = engine.transcriber()?;
+    let (mut worker_free_at, mut busy, mut max_queue) = (0.0f64, 0.0f64, 0.0f64);
+    let mut words = Vec::new();
+    for (arrives, (from, to)) in &ready {
+        let start = worker_free_at.max(*arrives);
+        max_queue = max_queue.max(start - arrives);
+        let began = Instant::now();
+        let to = (*to).min(recording.samples.len());
+        words.extend(transcriber.transcribe_segment(
+            &recording.samples[*from..to],
+            *from as f64 / SAMPLE_RATE as f64,
+            &recording.source,
+        )?);
+        let took = began.elapsed().as_secs_f64();
+        busy += took;
+        worker_free_at = start + took;
+    }
+    let began = Instant::now();
+    engine.score(prompt, recording, Words::Live(words))?;
+    let scoring = began.elapsed().as_secs_f64();
+    Ok(Latency {
+        audio_seconds,
+        batch_seconds,
+        streaming_seconds: (worker_free_at - audio_seconds).max(0.0) + scoring,
+        realtime_factor: busy / audio_seconds,
+        segments: ready.len(),
+        max_queue_seconds: max_queue,
+    })
+}
+
+/// One installed model's speed on this machine.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelSpeed {
+    pub model: String,
+    pub path: String,
+    /// Seconds of inference per second of audio, on a 10-second segment.
+    pub realtime_factor: f64,
+    /// Fast enough to transcribe while the candidate speaks, with room to spare.
+    pub live: bool,
+}
+
+/// A model keeps pace live when a segment takes at most half its length to transcribe.
+const LIVE_FACTOR: f64 = 0.5;
+
+/// Times one 10-second segment on a model: the same work live transcription gives it. The
+/// audio is a quiet hum, so the figure is the encoder's, which dominates and does not depend
+/// on what is said.
+pub fn model_speed(
+    path: &Path,
+    settings: crate::transcribe::TranscribeSettings,
+) -> Result<ModelSpeed> {
+    let mut transcriber = crate::transcribe::Transcriber::load(path, settings)?;
+    let seconds = 10.0;
+    let samples: Vec<f32> = (0..(seconds * SAMPLE_RATE as f64) as usize)
+        .map(|i| 0.01 * (2.0 * std::f32::consts::PI * 150.0 * i as f32 / SAMPLE_RATE as f32).sin())
+        .collect();
+    // Once to warm up caches and allocations, once to measure.
+    transcriber.transcribe_segment(&samples, 0.0, path)?;
+    let began = Instant::now();
+    transcriber.transcribe_segment(&samples, 0.0, path)?;
+    let factor = began.elapsed().as_secs_f64() / seconds;
+    Ok(ModelSpeed {
+        model: crate::models::normalize_name(
+            &path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
+        )
+        .to_owned(),
+        path: path.display().to_string(),
+        realtime_factor: factor,
+        live: factor <= LIVE_FACTOR,
+    })
+}
