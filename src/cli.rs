@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::bank::{self, Bank, Playlist, Step};
+use crate::bank::{self, Bank, Playlist};
 use crate::config::Env;
 use crate::engine::{Engine, Words};
 use crate::round::{self, DrillOptions, RoundIo};
@@ -218,26 +218,13 @@ pub fn run() -> Result<ExitCode> {
         }
         Command::Ask { id, answers } => {
             let bank = load_bank(&env)?;
-            let prompt = bank.prompt(&id)?;
-            let playlist = Playlist {
-                id: format!("ask-{id}"),
-                name: format!("One question: {id}"),
-                think_seconds: prompt.think_seconds,
-                shuffle: false,
-                // One question, one answer: `viva drill` is where follow-ups are asked.
-                follow_ups: false,
-                steps: vec![Step::Prompt {
-                    id: id.clone(),
-                    timing: Default::default(),
-                }],
-                source: "viva ask".into(),
-            };
-            drill(env, &bank, &playlist, answers)
+            let prompt = bank.prompt(&id)?.clone();
+            drill(env, &bank, DrillTarget::Ask(&prompt), answers)
         }
         Command::Drill { playlist, answers } => {
             let bank = load_bank(&env)?;
             let playlist = bank.playlist(&playlist)?.clone();
-            drill(env, &bank, &playlist, answers)
+            drill(env, &bank, DrillTarget::Playlist(&playlist), answers)
         }
         Command::Review { session, json } => {
             let store = open_store(&env)?;
@@ -403,6 +390,76 @@ fn bench_cmd(env: Env, what: Option<BenchCommand>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Runs a drill on the running daemon (its model is warm, it owns the audio devices) and
+/// shows it here as a local drill would be shown.
+fn remote_drill(
+    daemon: &crate::serve::Client,
+    bank: &Bank,
+    target: DrillTarget,
+    args: AnswerArgs,
+) -> Result<ExitCode> {
+    let inputs = args
+        .inputs
+        .iter()
+        .map(|p| {
+            p.canonicalize()
+                .with_context(|| format!("{}: no such recording (given with --input)", p.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin()) && inputs.is_empty();
+    let mut start = serde_json::json!({
+        "inputs": inputs,
+        "realtime": args.realtime,
+        "tts": args.tts,
+        "device": args.device,
+        "seed": args.seed,
+        "pause_between": interactive,
+    });
+    match target {
+        DrillTarget::Playlist(playlist) => start["playlist"] = playlist.id.clone().into(),
+        DrillTarget::Ask(prompt) => start["prompt"] = prompt.id.clone().into(),
+    }
+    let events = daemon.events()?;
+    daemon.start_round(&start)?;
+    eprintln!("viva: running on the daemon at {}", daemon.info.base_url());
+    if interactive {
+        daemon.forward_controls();
+    }
+    for (name, event) in events {
+        match name.as_str() {
+            "say" => print(&format!(
+                "\n{}",
+                report::wrap(event["text"].as_str().unwrap_or(""), 90)
+            ))?,
+            "question" => print(&format!(
+                "\nQ: {}",
+                report::wrap(event["text"].as_str().unwrap_or(""), 90)
+            ))?,
+            "partial" => eprintln!("… {}", event["text"].as_str().unwrap_or("")),
+            "scorecard" => {
+                let card: crate::score::Scorecard =
+                    serde_json::from_value(event["scorecard"].clone())?;
+                let prompt = bank.prompt(&card.prompt_id)?;
+                print(&report::scorecard(&card, prompt))?;
+            }
+            "round_error" => anyhow::bail!(
+                "{}",
+                event["message"].as_str().unwrap_or("the round failed")
+            ),
+            "ended" => {
+                let id = event["session_id"].as_str().unwrap_or("");
+                eprintln!(
+                    "viva: session {id} kept: {} answers (`viva review {id}`)",
+                    event["answers"]
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            _ => {}
+        }
+    }
+    anyhow::bail!("the daemon closed the event stream before the round ended")
+}
+
 fn devices_cmd(json: bool) -> Result<ExitCode> {
     let list = devices::list();
     if json {
@@ -429,7 +486,24 @@ fn devices_cmd(json: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn drill(env: Env, bank: &Bank, playlist: &Playlist, args: AnswerArgs) -> Result<ExitCode> {
+/// What `viva drill` or `viva ask` runs.
+enum DrillTarget<'a> {
+    Playlist(&'a Playlist),
+    Ask(&'a crate::bank::Prompt),
+}
+
+fn drill(env: Env, bank: &Bank, target: DrillTarget, args: AnswerArgs) -> Result<ExitCode> {
+    if let Some(daemon) = crate::serve::Client::connect(&env.home)? {
+        return remote_drill(&daemon, bank, target, args);
+    }
+    let single;
+    let playlist = match target {
+        DrillTarget::Playlist(playlist) => playlist,
+        DrillTarget::Ask(prompt) => {
+            single = round::single_question(prompt);
+            &single
+        }
+    };
     let mut store = open_store(&env)?;
     let options = DrillOptions {
         inputs: args.inputs,

@@ -59,6 +59,22 @@ pub struct Question {
     pub max_tries: u32,
 }
 
+/// The playlist behind `viva ask`: one question, one answer, no follow-ups.
+pub fn single_question(prompt: &Prompt) -> Playlist {
+    Playlist {
+        id: format!("ask-{}", prompt.id),
+        name: format!("One question: {}", prompt.id),
+        think_seconds: prompt.think_seconds,
+        shuffle: false,
+        follow_ups: false,
+        steps: vec![Step::Prompt {
+            id: prompt.id.clone(),
+            timing: StepTiming::default(),
+        }],
+        source: "viva ask".into(),
+    }
+}
+
 /// Turns a playlist into the queue of things to say and ask. `seed` makes picks repeatable.
 pub fn plan(
     playlist: &Playlist,

@@ -425,3 +425,70 @@ fn a_round_runs_over_the_api_and_sigterm_mid_answer_saves_it() {
     assert_eq!(session["status"], "quit", "{session}");
     assert_eq!(session["answers"][0]["status"], "interrupted", "{session}");
 }
+
+#[test]
+fn drill_and_ask_run_on_a_running_daemon() {
+    let sb = Sandbox::new();
+    let d = Daemon::start(&sb);
+    let answer = sb.speak(
+        "a.wav",
+        "I would start with the member and the success metric.",
+        160,
+    );
+    // No model for an in-process run: these succeed only through the daemon's warm worker.
+    let out = sb.viva(&[
+        "ask",
+        "culture-decision-without-approval",
+        "--tts",
+        "none",
+        "--input",
+        answer.to_str().unwrap(),
+    ]);
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "running on the daemon at http://127.0.0.1:{}",
+            d.port
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stdout.contains("Q: Tell me about a time you made an important decision"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Overall "),
+        "the scorecard is shown: {stdout}"
+    );
+
+    let out = sb.viva(&[
+        "drill",
+        "daily",
+        "--tts",
+        "none",
+        "--seed",
+        "3",
+        "--input",
+        answer.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sessions = sb.viva_json(&["sessions", "--json"]);
+    let playlists: Vec<&str> = sessions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["playlist"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        playlists,
+        ["daily", "ask-culture-decision-without-approval"]
+    );
+}

@@ -403,7 +403,8 @@ impl Page {
         let Value::Object(capabilities) = capabilities else {
             unreachable!()
         };
-        let client = ClientBuilder::native()
+        // chromedriver speaks plain HTTP on loopback: no TLS stack needed.
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
             .capabilities(capabilities)
             .connect(&format!("http://127.0.0.1:{driver_port}"))
             .await

@@ -255,7 +255,10 @@ pub async fn history(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StartRound {
-    playlist: String,
+    /// A playlist id, or:
+    playlist: Option<String>,
+    /// one prompt, asked alone (`viva ask`).
+    prompt: Option<String>,
     /// Recordings to answer with instead of the microphone (paths on this machine).
     #[serde(default)]
     inputs: Vec<PathBuf>,
@@ -273,11 +276,18 @@ pub async fn start_round(
     State(state): State<Arc<AppState>>,
     Json(start): Json<StartRound>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let playlist = state
-        .bank
-        .playlist(&start.playlist)
-        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, e.to_string()))?
-        .clone();
+    let not_found =
+        |e: crate::bank::LookupError| ApiError::new(StatusCode::NOT_FOUND, e.to_string());
+    let playlist = match (&start.playlist, &start.prompt) {
+        (Some(id), None) => state.bank.playlist(id).map_err(not_found)?.clone(),
+        (None, Some(id)) => round::single_question(state.bank.prompt(id).map_err(not_found)?),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "name a `playlist` or a `prompt`, not both",
+            ))
+        }
+    };
     let mut slot = state
         .round
         .lock()
@@ -297,6 +307,7 @@ pub async fn start_round(
         speak: state.config.speak.clone(),
         silence_seconds: state.config.listen.silence_seconds,
     };
+    let playlist_id = playlist.id.clone();
     let (controls_tx, controls_rx) = std::sync::mpsc::channel();
     let events = state.events.clone();
     let mut io = RoundIo {
@@ -331,7 +342,7 @@ pub async fn start_round(
     });
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "started": start.playlist })),
+        Json(json!({ "started": playlist_id })),
     ))
 }
 

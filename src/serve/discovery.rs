@@ -202,6 +202,88 @@ impl Client {
     }
 }
 
+impl Client {
+    fn post_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
+        let mut response = self
+            .agent
+            .post(format!("{}{path}", self.info.base_url()))
+            .header("Authorization", &format!("Bearer {}", self.info.token))
+            .header("Content-Type", "application/json")
+            .send(body.to_string())?;
+        let status = response.status().as_u16();
+        let body: serde_json::Value = serde_json::from_str(&response.body_mut().read_to_string()?)?;
+        if status >= 400 {
+            bail!(
+                "{}",
+                body["error"]
+                    .as_str()
+                    .unwrap_or("the daemon refused the request")
+            );
+        }
+        Ok(body)
+    }
+
+    /// Starts a round on the daemon (`{"playlist": ID}` or `{"prompt": ID}`, plus options).
+    pub fn start_round(&self, start: &serde_json::Value) -> Result<()> {
+        self.post_json("/api/rounds", start).map(drop)
+    }
+
+    /// Subscribes to the round's events: (name, data) pairs until the stream ends. Subscribe
+    /// before starting the round, so no event is missed.
+    pub fn events(&self) -> Result<impl Iterator<Item = (String, serde_json::Value)>> {
+        use std::io::BufRead;
+        // No overall timeout: a drill lasts as long as it lasts.
+        let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
+        let response = agent
+            .get(format!(
+                "{}/api/rounds/current/events",
+                self.info.base_url()
+            ))
+            .header("Authorization", &format!("Bearer {}", self.info.token))
+            .call()?;
+        let lines = std::io::BufReader::new(response.into_body().into_reader()).lines();
+        let mut name = String::new();
+        Ok(lines.map_while(Result::ok).filter_map(move |line| {
+            if let Some(event) = line.strip_prefix("event:") {
+                name = event.trim().to_owned();
+            } else if let Some(data) = line.strip_prefix("data:") {
+                let value = serde_json::from_str(data.trim()).ok()?;
+                return Some((std::mem::take(&mut name), value));
+            }
+            None
+        }))
+    }
+
+    /// Sends what the candidate types to the round: Enter next, r repeat, d redo, s skip, q stop.
+    pub fn forward_controls(&self) {
+        let client = Client {
+            info: self.info.clone(),
+            agent: self.agent.clone(),
+        };
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+                let action = match line.trim() {
+                    "r" => "repeat",
+                    "d" => "redo",
+                    "s" => "skip",
+                    "q" => "stop",
+                    _ => "next",
+                };
+                if client
+                    .post_json(
+                        &format!("/api/rounds/current/{action}"),
+                        &serde_json::json!({}),
+                    )
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        });
+    }
+}
+
 /// Percent-encodes a query value.
 fn encode(value: &str) -> String {
     value
