@@ -505,15 +505,14 @@ fn drill(env: Env, bank: &Bank, target: DrillTarget, args: AnswerArgs) -> Result
         }
     };
     let mut store = open_store(&env)?;
-    let options = DrillOptions {
-        inputs: args.inputs,
-        realtime: args.realtime,
-        tts: args.tts,
-        device: args.device.or_else(|| env.config.listen.device.clone()),
-        seed: args.seed,
-        speak: env.config.speak.clone(),
-        silence_seconds: env.config.listen.silence_seconds,
-    };
+    let options = DrillOptions::new(
+        &env.config,
+        args.inputs,
+        args.realtime,
+        args.tts,
+        args.device,
+        args.seed,
+    );
     // The model loads on its own thread, so recording never waits for inference.
     let worker = crate::worker::Worker::start(Engine::new(env))?;
     let mut io = RoundIo::terminal(&options);

@@ -221,6 +221,28 @@ pub struct DrillOptions {
     pub silence_seconds: f64,
 }
 
+impl DrillOptions {
+    /// Options from what the candidate asked for, with the rest from the configuration.
+    pub fn new(
+        config: &crate::config::Config,
+        inputs: Vec<PathBuf>,
+        realtime: bool,
+        tts: Option<String>,
+        device: Option<String>,
+        seed: Option<u64>,
+    ) -> Self {
+        Self {
+            inputs,
+            realtime,
+            tts,
+            device: device.or_else(|| config.listen.device.clone()),
+            seed,
+            speak: config.speak.clone(),
+            silence_seconds: config.listen.silence_seconds,
+        }
+    }
+}
+
 /// What a finished drill reports.
 #[derive(Debug, Clone)]
 pub struct DrillResult {

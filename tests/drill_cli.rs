@@ -265,19 +265,10 @@ fn killing_viva_mid_answer_keeps_what_was_recorded() {
         .spawn()
         .unwrap();
     // Wait until at least three seconds of the answer are on disk, then SIGKILL.
-    let sessions = d.home.join("sessions");
+    let home = d.home.clone();
     let deadline = Instant::now() + Duration::from_secs(60);
     let wav = loop {
-        let found = std::fs::read_dir(&sessions)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .flat_map(|s| std::fs::read_dir(s.path()).into_iter().flatten().flatten())
-            .map(|e| e.path())
-            .find(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("answer-"))
-            });
+        let found = common::first_answer_wav(&home);
         if let Some(path) = found {
             if std::fs::metadata(&path).map_or(0, |m| m.len()) > 44 + 16_000 * 2 * 3 {
                 break path;

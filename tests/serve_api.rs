@@ -387,19 +387,10 @@ fn a_round_runs_over_the_api_and_sigterm_mid_answer_saves_it() {
     assert_eq!(status, 409, "one round at a time");
 
     // Two seconds into the answer, stop the daemon.
-    let sessions = d.home.join("sessions");
+    let home = d.home.clone();
     let answer = std::cell::RefCell::new(None::<PathBuf>);
     wait_for(30, "the answer recording", || {
-        let found = std::fs::read_dir(&sessions)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .flat_map(|s| std::fs::read_dir(s.path()).into_iter().flatten().flatten())
-            .map(|e| e.path())
-            .find(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("answer-"))
-            });
+        let found = common::first_answer_wav(&home);
         let big = found
             .as_ref()
             .is_some_and(|p| std::fs::metadata(p).map_or(0, |m| m.len()) > 44 + 16_000 * 2 * 2);

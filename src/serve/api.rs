@@ -298,15 +298,14 @@ pub async fn start_round(
             "a round is already running; stop it first",
         ));
     }
-    let options = DrillOptions {
-        inputs: start.inputs,
-        realtime: start.realtime,
-        tts: start.tts,
-        device: start.device.or_else(|| state.config.listen.device.clone()),
-        seed: start.seed,
-        speak: state.config.speak.clone(),
-        silence_seconds: state.config.listen.silence_seconds,
-    };
+    let options = DrillOptions::new(
+        &state.config,
+        start.inputs,
+        start.realtime,
+        start.tts,
+        start.device,
+        start.seed,
+    );
     let playlist_id = playlist.id.clone();
     let (controls_tx, controls_rx) = std::sync::mpsc::channel();
     let events = state.events.clone();

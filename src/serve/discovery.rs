@@ -149,22 +149,12 @@ impl Client {
     }
 
     fn get_json(&self, path: &str) -> Result<serde_json::Value> {
-        let mut response = self
+        let response = self
             .agent
             .get(format!("{}{path}", self.info.base_url()))
             .header("Authorization", &format!("Bearer {}", self.info.token))
             .call()?;
-        let status = response.status().as_u16();
-        let body: serde_json::Value = serde_json::from_str(&response.body_mut().read_to_string()?)?;
-        if status >= 400 {
-            bail!(
-                "{}",
-                body["error"]
-                    .as_str()
-                    .unwrap_or("the daemon refused the request")
-            );
-        }
-        Ok(body)
+        json_or_error(response)
     }
 
     /// Scores a WAV file on the daemon, whose model is already loaded.
@@ -182,45 +172,23 @@ impl Client {
         if let Some(text) = transcript {
             url.push_str(&format!("&transcript={}", encode(text)));
         }
-        let mut response = self
+        let response = self
             .agent
             .post(url)
             .header("Authorization", &format!("Bearer {}", self.info.token))
             .header("Content-Type", "audio/wav")
             .send(wav)?;
-        let status = response.status().as_u16();
-        let body: serde_json::Value = serde_json::from_str(&response.body_mut().read_to_string()?)?;
-        if status >= 400 {
-            bail!(
-                "{}",
-                body["error"]
-                    .as_str()
-                    .unwrap_or("the daemon refused the request")
-            );
-        }
-        Ok(body)
+        json_or_error(response)
     }
-}
 
-impl Client {
     fn post_json(&self, path: &str, body: &serde_json::Value) -> Result<serde_json::Value> {
-        let mut response = self
+        let response = self
             .agent
             .post(format!("{}{path}", self.info.base_url()))
             .header("Authorization", &format!("Bearer {}", self.info.token))
             .header("Content-Type", "application/json")
             .send(body.to_string())?;
-        let status = response.status().as_u16();
-        let body: serde_json::Value = serde_json::from_str(&response.body_mut().read_to_string()?)?;
-        if status >= 400 {
-            bail!(
-                "{}",
-                body["error"]
-                    .as_str()
-                    .unwrap_or("the daemon refused the request")
-            );
-        }
-        Ok(body)
+        json_or_error(response)
     }
 
     /// Starts a round on the daemon (`{"playlist": ID}` or `{"prompt": ID}`, plus options).
@@ -282,6 +250,21 @@ impl Client {
             }
         });
     }
+}
+
+/// The JSON body of a reply, or the daemon's `{"error": ...}` message as an error.
+fn json_or_error(mut response: ureq::http::Response<ureq::Body>) -> Result<serde_json::Value> {
+    let status = response.status().as_u16();
+    let body: serde_json::Value = serde_json::from_str(&response.body_mut().read_to_string()?)?;
+    if status >= 400 {
+        bail!(
+            "{}",
+            body["error"]
+                .as_str()
+                .unwrap_or("the daemon refused the request")
+        );
+    }
+    Ok(body)
 }
 
 /// Percent-encodes a query value.

@@ -129,6 +129,20 @@ impl Sandbox {
     }
 }
 
+/// The first answer recording under `$VIVA_HOME/sessions/*/`, if one exists yet.
+pub fn first_answer_wav(home: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(home.join("sessions"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|s| std::fs::read_dir(s.path()).into_iter().flatten().flatten())
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("answer-"))
+        })
+}
+
 /// Runs a helper program and asserts it succeeded.
 pub fn run(program: &str, args: &[&str]) -> String {
     let out = Command::new(program)
