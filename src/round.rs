@@ -392,6 +392,9 @@ pub fn drill(
             Item::Ask(question) => question,
         };
         let mut attempt = 0;
+        // Redo records again without replaying the question; everything else asks it aloud.
+        let mut replay_question = true;
+        let mut question_audio: Option<PathBuf> = None;
         loop {
             attempt += 1;
             let try_key = format!(
@@ -416,7 +419,15 @@ pub fn drill(
                 follow_up_of: question.follow_up_of.clone(),
                 try_number,
             });
-            let question_audio = voice.say(&question.prompt.text, true)?;
+            if replay_question {
+                question_audio = voice.say(&question.prompt.text, true)?;
+            } else {
+                println!(
+                    "\nAnswer again: {}",
+                    report::wrap(&question.prompt.text, 90)
+                );
+            }
+            replay_question = true;
             think(question.think_seconds, interactive || options.realtime);
             let input = match next_input(&mut source)? {
                 Some(input) => input,
@@ -508,26 +519,33 @@ pub fn drill(
                 );
                 continue;
             }
+            // What comes next: this answer's follow-up, if it earned one, else the queue.
+            let next_follow_up = playlist
+                .follow_ups
+                .then(|| follow_up(&question, &card))
+                .flatten();
             let controls = io.controls.as_ref().filter(|_| io.pause_between);
             match between_questions(controls) {
                 Control::Next => {}
-                Control::Redo => continue,
+                Control::Redo => {
+                    replay_question = false;
+                    continue;
+                }
+                Control::Repeat => continue,
                 Control::Skip => {
-                    queue.pop_front();
+                    // Skipping the follow-up is not asking it; otherwise drop the next item.
+                    if next_follow_up.is_none() {
+                        queue.pop_front();
+                    }
+                    break;
                 }
                 Control::Quit => {
                     status = SessionStatus::Quit;
                     break 'questions;
                 }
-                Control::Repeat => {
-                    queue.push_front(Item::Ask(question.clone()));
-                    break;
-                }
             }
-            if playlist.follow_ups {
-                if let Some(next) = follow_up(&question, &card) {
-                    queue.push_front(Item::Ask(Box::new(next)));
-                }
+            if let Some(next) = next_follow_up {
+                queue.push_front(Item::Ask(Box::new(next)));
             }
             break;
         }

@@ -483,3 +483,117 @@ fn drill_and_ask_run_on_a_running_daemon() {
         ["daily", "ask-culture-decision-without-approval"]
     );
 }
+
+/// A bank whose first prompt earns a follow-up when its concept is missed.
+const CONTROL_BANK: &str = r#"
+[[prompt]]
+id = "decide"
+category = "culture"
+text = "Tell me about a decision you made alone."
+[prompt.rubric]
+seconds = [5, 30]
+[[prompt.rubric.concept]]
+name = "ownership"
+any = ["took ownership"]
+follow_up = "What exactly did you own?"
+
+[[prompt]]
+id = "design"
+category = "system-design"
+text = "How would you start designing a recommendation engine?"
+[prompt.rubric]
+seconds = [5, 30]
+[[prompt.rubric.concept]]
+name = "goal"
+any = ["success metric"]
+"#;
+
+#[test]
+fn controls_between_questions_redo_repeat_and_skip() {
+    let sb = Sandbox::new();
+    let bank = sb.home().join("prompts");
+    std::fs::create_dir_all(bank.join("playlists")).unwrap();
+    std::fs::write(bank.join("ctl.toml"), CONTROL_BANK).unwrap();
+    std::fs::write(
+        bank.join("playlists/ctl.toml"),
+        "name = \"controls\"\n[[step]]\nprompt = \"decide\"\n[[step]]\nprompt = \"design\"\n",
+    )
+    .unwrap();
+    let d = Daemon::start(&sb);
+    let inputs: Vec<PathBuf> = (1..=4)
+        .map(|i| {
+            sb.speak(
+                &format!("a{i}.wav"),
+                "I decided on my own and shipped it.",
+                160,
+            )
+        })
+        .collect();
+    let start = serde_json::json!({
+        "playlist": "ctl", "inputs": inputs, "tts": "espeak-ng", "pause_between": true,
+    });
+    let (status, body) = d.post(
+        "/api/rounds",
+        "application/json",
+        start.to_string().as_bytes(),
+    );
+    assert_eq!(status, 202, "{body}");
+
+    let session = |d: &Daemon| {
+        let (_, list) = d.get("/api/sessions?limit=1");
+        let id = list[0]["id"].as_str().unwrap_or("none").to_owned();
+        d.get(&format!("/api/sessions/{id}")).1
+    };
+    let complete = |d: &Daemon| {
+        session(d)["answers"]
+            .as_array()
+            .map_or(0, |a| a.iter().filter(|a| a["complete"] == true).count())
+    };
+    // Answer, then choose: redo (no replay), skip (the earned follow-up), repeat (replay), next.
+    for (answered, action) in [(1, "redo"), (2, "skip"), (3, "repeat"), (4, "next")] {
+        wait_for(60, &format!("answer {answered}"), || {
+            complete(&d) == answered
+        });
+        let (status, body) = d.post(
+            &format!("/api/rounds/current/{action}"),
+            "application/json",
+            b"{}",
+        );
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+    wait_for(60, "the session to end", || {
+        session(&d)["status"] == "complete"
+    });
+    let view = session(&d);
+    let answers = view["answers"].as_array().unwrap();
+    let asked: Vec<(&str, Option<&str>, u64)> = answers
+        .iter()
+        .map(|a| {
+            (
+                a["prompt_id"].as_str().unwrap(),
+                a["follow_up_of"].as_str(),
+                a["try"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        asked,
+        [
+            ("decide", None, 1),
+            ("decide", None, 2),
+            ("design", None, 1),
+            ("design", None, 2)
+        ]
+    );
+    let question = |i: usize| answers[i]["question_audio"].as_str().unwrap().to_owned();
+    assert_eq!(
+        question(0),
+        question(1),
+        "redo records again without replaying the question"
+    );
+    assert_ne!(
+        question(2),
+        question(3),
+        "repeat asks the question aloud again"
+    );
+}
