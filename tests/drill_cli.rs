@@ -8,41 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Sandbox;
+use common::{Sandbox, TWO_PROMPT_BANK as BANK};
 use serde_json::Value;
-
-const BANK: &str = r#"
-[[prompt]]
-id = "decide"
-category = "culture"
-tags = ["test"]
-text = "Tell me about a decision you made alone."
-
-[prompt.rubric]
-seconds = [5, 30]
-
-[[prompt.rubric.concept]]
-name = "ownership"
-any = ["took ownership"]
-follow_up = "What exactly did you own?"
-
-[[prompt.rubric.concept]]
-name = "result"
-any = ["as a result"]
-
-[[prompt]]
-id = "design"
-category = "system-design"
-tags = ["test"]
-text = "How would you start designing a recommendation engine?"
-
-[prompt.rubric]
-seconds = [5, 30]
-
-[[prompt.rubric.concept]]
-name = "goal"
-any = ["success metric"]
-"#;
 
 /// A say step, a question whose missed concept has a follow-up, a question to repeat.
 const PLAYLIST: &str = r#"

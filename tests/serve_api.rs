@@ -484,36 +484,12 @@ fn drill_and_ask_run_on_a_running_daemon() {
     );
 }
 
-/// A bank whose first prompt earns a follow-up when its concept is missed.
-const CONTROL_BANK: &str = r#"
-[[prompt]]
-id = "decide"
-category = "culture"
-text = "Tell me about a decision you made alone."
-[prompt.rubric]
-seconds = [5, 30]
-[[prompt.rubric.concept]]
-name = "ownership"
-any = ["took ownership"]
-follow_up = "What exactly did you own?"
-
-[[prompt]]
-id = "design"
-category = "system-design"
-text = "How would you start designing a recommendation engine?"
-[prompt.rubric]
-seconds = [5, 30]
-[[prompt.rubric.concept]]
-name = "goal"
-any = ["success metric"]
-"#;
-
 #[test]
 fn controls_between_questions_redo_repeat_and_skip() {
     let sb = Sandbox::new();
     let bank = sb.home().join("prompts");
     std::fs::create_dir_all(bank.join("playlists")).unwrap();
-    std::fs::write(bank.join("ctl.toml"), CONTROL_BANK).unwrap();
+    std::fs::write(bank.join("ctl.toml"), common::TWO_PROMPT_BANK).unwrap();
     std::fs::write(
         bank.join("playlists/ctl.toml"),
         "name = \"controls\"\n[[step]]\nprompt = \"decide\"\n[[step]]\nprompt = \"design\"\n",

@@ -6,6 +6,41 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Two prompts for drills: `decide` (whose `ownership` concept has a follow-up question) and
+/// `design`.
+pub const TWO_PROMPT_BANK: &str = r#"
+[[prompt]]
+id = "decide"
+category = "culture"
+tags = ["test"]
+text = "Tell me about a decision you made alone."
+
+[prompt.rubric]
+seconds = [5, 30]
+
+[[prompt.rubric.concept]]
+name = "ownership"
+any = ["took ownership"]
+follow_up = "What exactly did you own?"
+
+[[prompt.rubric.concept]]
+name = "result"
+any = ["as a result"]
+
+[[prompt]]
+id = "design"
+category = "system-design"
+tags = ["test"]
+text = "How would you start designing a recommendation engine?"
+
+[prompt.rubric]
+seconds = [5, 30]
+
+[[prompt.rubric.concept]]
+name = "goal"
+any = ["success metric"]
+"#;
+
 /// A scratch directory that is also VIVA_HOME for the commands run in it.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
