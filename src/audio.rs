@@ -1,7 +1,7 @@
 //! Audio in: reads WAV files of any common shape and turns them into the one shape the rest of
 //! viva uses, 16 kHz mono `f32` ([`Recording`]), with a real resampler.
 
-use std::io::{self, Read, Seek};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
@@ -58,8 +58,35 @@ pub fn load_wav(path: &Path) -> Result<Recording, AudioError> {
     decode_wav(io::BufReader::new(file), path)
 }
 
-/// Decodes WAV bytes from any reader; `path` is only used in messages.
-pub fn decode_wav<R: Read + Seek>(reader: R, path: &Path) -> Result<Recording, AudioError> {
+/// A WAV file's samples as stored: interleaved `f32` in [-1, 1] at the file's own rate and
+/// channel count. What a microphone would deliver, for feeding `--input` recordings live.
+#[derive(Debug, Clone)]
+pub struct Interleaved {
+    pub sample_rate: u32,
+    pub channels: u16,
+    pub samples: Vec<f32>,
+}
+
+/// Reads a WAV file without converting it; errors name the file and what to do.
+pub fn read_interleaved(path: &Path) -> Result<Interleaved, AudioError> {
+    let file = std::fs::File::open(path).map_err(|source| AudioError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    decode_interleaved(io::BufReader::new(file), path)
+}
+
+/// Checks a WAV file's header only: cheap, for refusing a bad recording before work starts.
+pub fn check_wav(path: &Path) -> Result<(), AudioError> {
+    let file = std::fs::File::open(path).map_err(|source| AudioError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
+    open_wav(io::BufReader::new(file), path).map(drop)
+}
+
+/// Reads the header and refuses what viva cannot use.
+fn open_wav<R: Read>(reader: R, path: &Path) -> Result<hound::WavReader<R>, AudioError> {
     let wav = hound::WavReader::new(reader).map_err(|e| AudioError::NotWav {
         path: path.to_owned(),
         reason: e.to_string(),
@@ -71,25 +98,41 @@ pub fn decode_wav<R: Read + Seek>(reader: R, path: &Path) -> Result<Recording, A
             detail: format!("{} Hz, {} channels", spec.sample_rate, spec.channels),
         });
     }
+    Ok(wav)
+}
+
+fn decode_interleaved<R: Read>(reader: R, path: &Path) -> Result<Interleaved, AudioError> {
+    let wav = open_wav(reader, path)?;
+    let spec = wav.spec();
     let expected = wav.len() as usize;
-    let interleaved = read_samples(wav, path, expected)?;
-    let channels = spec.channels as usize;
-    let frames = interleaved.len() / channels;
-    if frames == 0 {
+    let samples = read_samples(wav, path, expected)?;
+    if samples.len() < spec.channels as usize {
         return Err(AudioError::Empty {
             path: path.to_owned(),
         });
     }
-    let mono: Vec<f32> = interleaved
+    Ok(Interleaved {
+        sample_rate: spec.sample_rate,
+        channels: spec.channels,
+        samples,
+    })
+}
+
+/// Decodes WAV bytes from any reader; `path` is only used in messages.
+pub fn decode_wav<R: Read>(reader: R, path: &Path) -> Result<Recording, AudioError> {
+    let wav = decode_interleaved(reader, path)?;
+    let channels = wav.channels as usize;
+    let mono: Vec<f32> = wav
+        .samples
         .chunks_exact(channels)
         .map(|frame| frame.iter().sum::<f32>() / channels as f32)
         .collect();
-    let samples = resample(&mono, spec.sample_rate, path)?;
+    let samples = resample(&mono, wav.sample_rate, path)?;
     Ok(Recording {
         samples,
         source: path.to_owned(),
-        original_rate: spec.sample_rate,
-        original_channels: spec.channels,
+        original_rate: wav.sample_rate,
+        original_channels: wav.channels,
     })
 }
 

@@ -98,19 +98,12 @@ pub fn channel(format: InputFormat) -> (InputFeed, impl FnOnce(Box<dyn Send>) ->
 /// Plays a WAV file into the pipeline as if a microphone heard it: at its own rate and channel
 /// count, in 10 ms blocks, either at real-time speed or as fast as the consumer takes it.
 pub fn file_input(path: &Path, realtime: bool) -> Result<LiveInput> {
-    let reader = hound::WavReader::open(path).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: cannot use as an answer recording ({e}); pass a WAV file to --input",
-            path.display()
-        )
-    })?;
-    let spec = reader.spec();
+    let wav = crate::audio::read_interleaved(path)?;
     let format = InputFormat {
-        sample_rate: spec.sample_rate,
-        channels: spec.channels,
+        sample_rate: wav.sample_rate,
+        channels: wav.channels,
     };
-    let samples = wav_samples_f32(reader)
-        .with_context(|| format!("{}: cannot read the recording", path.display()))?;
+    let samples = wav.samples;
     let (mut feed, into_input) = channel(format);
     let stop = Arc::new(AtomicBool::new(false));
     let stop_feeder = stop.clone();
@@ -154,23 +147,6 @@ impl Drop for FeederGuard {
             let _ = feeder.join();
         }
     }
-}
-
-fn wav_samples_f32<R: std::io::Read>(reader: hound::WavReader<R>) -> Result<Vec<f32>> {
-    let spec = reader.spec();
-    Ok(match (spec.sample_format, spec.bits_per_sample) {
-        (hound::SampleFormat::Float, 32) => {
-            reader.into_samples::<f32>().collect::<Result<_, _>>()?
-        }
-        (hound::SampleFormat::Int, bits @ 8..=32) => {
-            let scale = 1.0 / (1u64 << (bits - 1)) as f32;
-            reader
-                .into_samples::<i32>()
-                .map(|s| s.map(|s| s as f32 * scale))
-                .collect::<Result<_, _>>()?
-        }
-        (format, bits) => anyhow::bail!("unsupported WAV format: {bits}-bit {format:?}"),
-    })
 }
 
 /// When an answer is over.

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::bank::{Prompt, Step};
+use crate::bank::Prompt;
 use crate::score::Scorecard;
 
 /// The readable scorecard: overall, then concepts hit and missed, pace, length, fillers, pauses.
@@ -175,28 +175,6 @@ pub fn prompt(p: &Prompt) -> String {
     }
     let _ = writeln!(w, "\nDefined in {}", p.source);
     out
-}
-
-/// A one-line description of a playlist step.
-pub fn step(step: &Step) -> String {
-    match step {
-        Step::Say { text } => format!("say: {text}"),
-        Step::Prompt { id, .. } => format!("prompt: {id}"),
-        Step::Due { count, .. } => format!("the {count} prompts most due for practice"),
-        Step::Pick {
-            category,
-            tag,
-            count,
-            ..
-        } => format!(
-            "pick {count} from {}",
-            category
-                .as_deref()
-                .map(|c| format!("category {c}"))
-                .or(tag.as_deref().map(|t| format!("tag {t}")))
-                .unwrap_or_default()
-        ),
-    }
 }
 
 /// Seconds as `m:ss`.

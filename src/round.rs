@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use chrono::{DateTime, Utc};
 
 use crate::bank::{Bank, Concept, Playlist, Prompt, Rubric, Step, StepTiming};
@@ -351,13 +351,9 @@ pub fn drill(
         devices::check_input(options.device.as_deref())?;
         AnswerSource::Microphone(options.device.clone())
     } else {
+        // Every recording is checked before the session exists, so a bad one leaves nothing.
         for input in &options.inputs {
-            if !input.is_file() {
-                bail!(
-                    "{}: no such recording (given with --input)",
-                    input.display()
-                );
-            }
+            crate::audio::check_wav(input)?;
         }
         AnswerSource::Files(options.inputs.iter().cloned().collect(), options.realtime)
     };
@@ -407,11 +403,10 @@ pub fn drill(
                 *n += 1;
                 *n
             };
-            if let AnswerSource::Files(files, _) = &source {
-                if files.is_empty() {
-                    eprintln!("viva: no more --input recordings; the drill ends here");
-                    break 'questions;
-                }
+            // Checked before the question is spoken: no recording left means no answer.
+            if source.exhausted() {
+                eprintln!("viva: no more --input recordings; the drill ends here");
+                break 'questions;
             }
             io.emit(RoundEvent::Question {
                 prompt_id: question.prompt.id.clone(),
@@ -429,13 +424,7 @@ pub fn drill(
             }
             replay_question = true;
             think(question.think_seconds, interactive || options.realtime);
-            let input = match next_input(&mut source)? {
-                Some(input) => input,
-                None => {
-                    eprintln!("viva: no more --input recordings; the drill ends here");
-                    break 'questions;
-                }
-            };
+            let input = source.open()?;
             let audio_path = session_dir.join(format!("answer-{:03}.wav", answers + 1));
             let answer_id = store.start_answer(NewAnswer {
                 session_id: session_id.clone(),
@@ -563,13 +552,23 @@ pub fn drill(
     })
 }
 
-fn next_input(source: &mut AnswerSource) -> Result<Option<LiveInput>> {
-    match source {
-        AnswerSource::Files(files, realtime) => match files.pop_front() {
-            Some(path) => Ok(Some(listen::file_input(&path, *realtime)?)),
-            None => Ok(None),
-        },
-        AnswerSource::Microphone(name) => Ok(Some(devices::microphone(name.as_deref())?)),
+impl AnswerSource {
+    /// Whether the recordings given with `--input` have all been used.
+    fn exhausted(&self) -> bool {
+        matches!(self, AnswerSource::Files(files, _) if files.is_empty())
+    }
+
+    /// Opens the input for the next answer: the microphone, or the next recording.
+    fn open(&mut self) -> Result<LiveInput> {
+        match self {
+            AnswerSource::Files(files, realtime) => {
+                let path = files
+                    .pop_front()
+                    .ok_or_else(|| anyhow::anyhow!("no --input recording is left"))?;
+                listen::file_input(&path, *realtime)
+            }
+            AnswerSource::Microphone(name) => devices::microphone(name.as_deref()),
+        }
     }
 }
 

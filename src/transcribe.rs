@@ -90,7 +90,6 @@ const MIN_CHUNK_SAMPLES: usize = SAMPLE_RATE as usize + SAMPLE_RATE as usize / 1
 
 /// A loaded Whisper model with a reusable inference state.
 pub struct Transcriber {
-    model_path: PathBuf,
     state: WhisperState,
     settings: TranscribeSettings,
     threads: usize,
@@ -120,7 +119,6 @@ impl Transcriber {
             n => n,
         };
         Ok(Self {
-            model_path: model_path.to_owned(),
             state,
             settings,
             threads,
@@ -212,11 +210,6 @@ impl Transcriber {
         } else {
             words
         })
-    }
-
-    /// The model file this transcriber loaded.
-    pub fn model_path(&self) -> &Path {
-        &self.model_path
     }
 }
 

@@ -98,23 +98,13 @@ fn a_full_drill_runs_from_recordings_and_is_kept() {
     assert_eq!(session["playlist"], "test");
     let answers = session["answers"].as_array().unwrap();
     // decide, its follow-up (the weightless model hears no concept), design twice (below 70).
-    let asked: Vec<(&str, Option<&str>, u64)> = answers
-        .iter()
-        .map(|a| {
-            (
-                a["prompt_id"].as_str().unwrap(),
-                a["follow_up_of"].as_str(),
-                a["try"].as_u64().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        asked,
+        common::asked(&session),
         [
-            ("decide", None, 1),
-            ("decide", Some("ownership"), 1),
-            ("design", None, 1),
-            ("design", None, 2),
+            ("decide".to_owned(), None, 1),
+            ("decide".to_owned(), Some("ownership".to_owned()), 1),
+            ("design".to_owned(), None, 1),
+            ("design".to_owned(), None, 2),
         ]
     );
     for (answer, input) in answers.iter().zip(&inputs) {
@@ -292,6 +282,23 @@ fn unknown_playlists_and_prompts_are_named() {
     assert!(err.contains("no playlist named `nope`"), "{err}");
     let err = d.sb.viva_err(&d.args(&["ask", "nope", "--tts", "none"]));
     assert!(err.contains("no prompt with id `nope`"), "{err}");
+    // A recording that is not audio is refused before any session exists.
+    let notes = d.sb.path("notes.wav");
+    std::fs::write(&notes, "my notes, not audio").unwrap();
+    let err = d.sb.viva_err(&d.args(&[
+        "drill",
+        "test",
+        "--tts",
+        "none",
+        "--input",
+        notes.to_str().unwrap(),
+    ]));
+    assert!(err.contains("notes.wav: not a WAV file"), "{err}");
+    let err = d.sb.viva_err(&["review"]);
+    assert!(
+        err.contains("no sessions yet"),
+        "no session was started: {err}"
+    );
     let err = d.sb.viva_err(&["review", "../../etc"]);
     assert!(err.contains("../../etc"), "{err}");
 }

@@ -542,23 +542,14 @@ fn controls_between_questions_redo_repeat_and_skip() {
     });
     let view = session(&d);
     let answers = view["answers"].as_array().unwrap();
-    let asked: Vec<(&str, Option<&str>, u64)> = answers
-        .iter()
-        .map(|a| {
-            (
-                a["prompt_id"].as_str().unwrap(),
-                a["follow_up_of"].as_str(),
-                a["try"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let try_of = |id: &str, n: u64| (id.to_owned(), None, n);
     assert_eq!(
-        asked,
+        common::asked(&view),
         [
-            ("decide", None, 1),
-            ("decide", None, 2),
-            ("design", None, 1),
-            ("design", None, 2)
+            try_of("decide", 1),
+            try_of("decide", 2),
+            try_of("design", 1),
+            try_of("design", 2)
         ]
     );
     let question = |i: usize| answers[i]["question_audio"].as_str().unwrap().to_owned();

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use super::{discovery, AppState};
 use crate::engine::Words;
 use crate::round::{self, DrillOptions, RoundIo};
-use crate::store::Store;
+use crate::store::{AudioKind, Store};
 
 /// An error as the API reports it: a status and `{"error": message}`.
 #[derive(Debug)]
@@ -179,63 +179,25 @@ pub async fn session(
     Ok(Json(value))
 }
 
-/// An answer's recording, or the question as it was spoken. Served with byte ranges, which
-/// the browser needs to seek (click a word, hear it).
+/// An answer's recording, or the question as it was spoken, from the store's checked path.
+/// Served with byte ranges, which the browser needs to seek (click a word, hear it).
 pub async fn answer_audio(
     State(state): State<Arc<AppState>>,
     UrlPath((id, seq, which)): UrlPath<(String, u32, String)>,
     request: Request,
 ) -> ApiResult<Response> {
-    let home = state.home.clone();
-    let path: PathBuf = match which.as_str() {
-        "audio" => with_store(&state, move |store| store.answer_audio(&id, seq)).await?,
-        "question" => {
-            let view = with_store(&state, move |store| store.session(&id)).await?;
-            let question = view
-                .answers
-                .iter()
-                .find(|a| a.seq == seq)
-                .and_then(|a| a.question_audio.clone())
-                .ok_or_else(|| {
-                    ApiError::new(StatusCode::NOT_FOUND, "no question audio for that answer")
-                })?;
-            inside_home(&home, &question)?
-        }
+    let kind = match which.as_str() {
+        "audio" => AudioKind::Answer,
+        "question" => AudioKind::Question,
         _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "no such resource")),
     };
-    if !path.is_file() {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            format!("{}: no such file", path.display()),
-        ));
-    }
+    let path = with_store(&state, move |store| store.answer_audio(&id, seq, kind)).await?;
     // ServeFile guesses the type from the extension: .wav is audio/wav.
     let file = tower_http::services::ServeFile::new(&path);
     let response = tower::ServiceExt::oneshot(file, request)
         .await
         .map_err(ApiError::internal)?;
     Ok(response.into_response())
-}
-
-/// Resolves a stored path and refuses anything outside VIVA_HOME.
-fn inside_home(home: &Path, stored: &Path) -> ApiResult<PathBuf> {
-    let full = if stored.is_absolute() {
-        stored.to_owned()
-    } else {
-        home.join(stored)
-    };
-    let real = full
-        .canonicalize()
-        .map_err(|e| ApiError::new(StatusCode::NOT_FOUND, format!("{}: {e}", full.display())))?;
-    let home = home.canonicalize().map_err(ApiError::internal)?;
-    if real.starts_with(&home) {
-        Ok(real)
-    } else {
-        Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "that file is outside VIVA_HOME",
-        ))
-    }
 }
 
 #[derive(Deserialize)]

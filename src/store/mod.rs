@@ -51,6 +51,13 @@ struct Migration {
     sql: &'static str,
 }
 
+/// Which recording of an answer: the candidate's, or the question viva spoke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudioKind {
+    Answer,
+    Question,
+}
+
 /// Why the store could not do what was asked. Each message is one line naming the path or id
 /// and what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -823,23 +830,35 @@ impl Store {
         Ok(states)
     }
 
-    /// The recording of answer `answer_seq` of a session, checked to be a file inside
-    /// `VIVA_HOME` (symbolic links followed), for serving it to a browser.
-    pub fn answer_audio(&self, session_id: &str, answer_seq: u32) -> Result<PathBuf, StoreError> {
+    /// The recording of answer `answer_seq` of a session, or the question as it was spoken
+    /// before it, checked to be a file inside `VIVA_HOME` (symbolic links followed), for
+    /// serving it to a browser.
+    pub fn answer_audio(
+        &self,
+        session_id: &str,
+        answer_seq: u32,
+        kind: AudioKind,
+    ) -> Result<PathBuf, StoreError> {
         check_session_id(session_id)?;
+        let column = match kind {
+            AudioKind::Answer => "audio_path",
+            AudioKind::Question => "question_audio_path",
+        };
+        let no_such = || StoreError::NoSuchAnswer {
+            session_id: session_id.to_owned(),
+            seq: answer_seq,
+        };
         let stored: String = self
             .conn
             .query_row(
-                "SELECT audio_path FROM answers WHERE session_id = ?1 AND seq = ?2",
+                &format!("SELECT {column} FROM answers WHERE session_id = ?1 AND seq = ?2"),
                 params![session_id, answer_seq],
-                |row| row.get(0),
+                |row| row.get::<_, Option<String>>(0),
             )
             .optional()
             .map_err(sql(&self.db_path))?
-            .ok_or_else(|| StoreError::NoSuchAnswer {
-                session_id: session_id.to_owned(),
-                seq: answer_seq,
-            })?;
+            .flatten()
+            .ok_or_else(no_such)?;
         let path = self.resolved_path(&stored);
         let outside = || StoreError::OutsideHome {
             path: path.clone(),
@@ -1359,7 +1378,7 @@ mod tests {
                 Err(StoreError::InvalidSessionId { .. })
             ));
             assert!(matches!(
-                store.answer_audio(bad, 1),
+                store.answer_audio(bad, 1, AudioKind::Answer),
                 Err(StoreError::InvalidSessionId { .. })
             ));
             assert!(matches!(
@@ -1696,14 +1715,19 @@ mod tests {
             .start_answer(new_answer(&store, &session, "p", 1))
             .unwrap();
         let _ = inside;
-        let missing = store.answer_audio(&session, 1).unwrap_err();
+        let missing = store
+            .answer_audio(&session, 1, AudioKind::Answer)
+            .unwrap_err();
         assert!(
             matches!(missing, StoreError::AudioMissing { .. }),
             "{missing}"
         );
         let wav = store.session_dir(&session).join("p-1.wav");
         fs::write(&wav, b"RIFF").unwrap();
-        assert_eq!(store.answer_audio(&session, 1).unwrap(), wav);
+        assert_eq!(
+            store.answer_audio(&session, 1, AudioKind::Answer).unwrap(),
+            wav
+        );
 
         let outside_file = dir.path().join("elsewhere.wav");
         fs::write(&outside_file, b"RIFF").unwrap();
@@ -1711,7 +1735,7 @@ mod tests {
         new.audio_path = outside_file;
         store.start_answer(new).unwrap();
         assert!(matches!(
-            store.answer_audio(&session, 2),
+            store.answer_audio(&session, 2, AudioKind::Answer),
             Err(StoreError::OutsideHome { .. })
         ));
 
@@ -1722,13 +1746,35 @@ mod tests {
         new.audio_path = link;
         store.start_answer(new).unwrap();
         assert!(matches!(
-            store.answer_audio(&session, 3),
+            store.answer_audio(&session, 3, AudioKind::Answer),
             Err(StoreError::OutsideHome { .. })
         ));
         assert!(matches!(
-            store.answer_audio(&session, 9),
+            store.answer_audio(&session, 9, AudioKind::Answer),
             Err(StoreError::NoSuchAnswer { seq: 9, .. })
         ));
+        // Answers recorded with no spoken question have no question audio to serve.
+        assert!(matches!(
+            store.answer_audio(&session, 1, AudioKind::Question),
+            Err(StoreError::NoSuchAnswer { seq: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn question_audio_is_served_from_inside_viva_home() {
+        let (_dir, mut store) = open();
+        let session = store.create_session(None).unwrap();
+        let question = store.session_dir(&session).join("question-001.wav");
+        fs::write(&question, b"RIFF").unwrap();
+        let mut new = new_answer(&store, &session, "p", 1);
+        new.question_audio_path = Some(question.clone());
+        store.start_answer(new).unwrap();
+        assert_eq!(
+            store
+                .answer_audio(&session, 1, AudioKind::Question)
+                .unwrap(),
+            question.canonicalize().unwrap()
+        );
     }
 
     #[test]

@@ -178,6 +178,22 @@ pub fn first_answer_wav(home: &Path) -> Option<PathBuf> {
         })
 }
 
+/// What a session asked, answer by answer: (prompt id, follow-up concept, try number).
+pub fn asked(session: &serde_json::Value) -> Vec<(String, Option<String>, u64)> {
+    session["answers"]
+        .as_array()
+        .expect("answers")
+        .iter()
+        .map(|a| {
+            (
+                a["prompt_id"].as_str().expect("prompt_id").to_owned(),
+                a["follow_up_of"].as_str().map(str::to_owned),
+                a["try"].as_u64().expect("try"),
+            )
+        })
+        .collect()
+}
+
 /// Runs a helper program and asserts it succeeded.
 pub fn run(program: &str, args: &[&str]) -> String {
     let out = Command::new(program)
