@@ -16,8 +16,7 @@ use serde::Serialize;
 use crate::audio::{Recording, SAMPLE_RATE};
 use crate::bank::Prompt;
 use crate::engine::{Engine, Words};
-use crate::listen::Segmenter;
-use crate::vad::{self, VadSettings};
+use crate::listen::live_segments;
 
 /// What `viva bench latency --json` prints.
 #[derive(Debug, Clone, Serialize)]
@@ -43,30 +42,17 @@ pub fn latency(engine: &mut Engine, prompt: &Prompt, recording: &Recording) -> R
     engine.score(prompt, recording, Words::Whisper)?;
     let batch_seconds = started.elapsed().as_secs_f64();
 
-    let verdicts = vad::frame_verdicts(&recording.samples, VadSettings::default().threshold);
-    let frame_seconds = 256.0 / SAMPLE_RATE as f64;
-    let mut segmenter = Segmenter::default();
-    let mut ready: Vec<(f64, (usize, usize))> = Vec::new();
-    for (i, voiced) in verdicts.into_iter().enumerate() {
-        if let Some(range) = segmenter.frame(voiced) {
-            ready.push(((i + 1) as f64 * frame_seconds, range));
-        }
-    }
-    if let Some(range) = segmenter.finish(recording.samples.len()) {
-        ready.push((audio_seconds, range));
-    }
-
+    let ready = live_segments(&recording.samples);
     let transcriber = engine.transcriber()?;
     let (mut worker_free_at, mut busy, mut max_queue) = (0.0f64, 0.0f64, 0.0f64);
     let mut words = Vec::new();
-    for (arrives, (from, to)) in &ready {
-        let start = worker_free_at.max(*arrives);
-        max_queue = max_queue.max(start - arrives);
+    for segment in &ready {
+        let start = worker_free_at.max(segment.arrives_at);
+        max_queue = max_queue.max(start - segment.arrives_at);
         let began = Instant::now();
-        let to = (*to).min(recording.samples.len());
         words.extend(transcriber.transcribe_segment(
-            &recording.samples[*from..to],
-            *from as f64 / SAMPLE_RATE as f64,
+            &recording.samples[segment.from..segment.to],
+            segment.from as f64 / SAMPLE_RATE as f64,
             &recording.source,
         )?);
         let took = began.elapsed().as_secs_f64();

@@ -52,6 +52,9 @@ enum Command {
         /// Print JSON (duration, speech regions, transcript): what the scoring bench replays.
         #[arg(long)]
         json: bool,
+        /// Transcribe segment by segment, as live transcription does while an answer is spoken.
+        #[arg(long)]
+        live: bool,
     },
     /// Input and output sound devices, the defaults marked.
     Devices {
@@ -217,9 +220,14 @@ pub fn run() -> Result<ExitCode> {
         Command::Prompts(cmd) => prompts(&env, cmd),
         Command::Models(cmd) => models_cmd(&env, cmd),
         Command::Score(args) => score(env, args),
-        Command::Transcribe { answer, json } => {
+        Command::Transcribe { answer, json, live } => {
             let recording = audio::load_wav(&answer)?;
-            let heard = Engine::new(env).hear(&recording)?;
+            let mut engine = Engine::new(env);
+            let heard = if live {
+                engine.hear_live(&recording)?
+            } else {
+                engine.hear(&recording)?
+            };
             if json {
                 print_json(&heard)?;
             } else {

@@ -89,6 +89,26 @@ impl Engine {
         })
     }
 
+    /// As [`Engine::hear`], but the words come segment by segment, cut as live transcription
+    /// cuts them while the candidate speaks.
+    pub fn hear_live(&mut self, recording: &Recording) -> Result<HeardAnswer> {
+        let speech = vad::detect(&recording.samples, &VadSettings::default());
+        let transcriber = self.transcriber()?;
+        let mut words = Vec::new();
+        for segment in crate::listen::live_segments(&recording.samples) {
+            words.extend(transcriber.transcribe_segment(
+                &recording.samples[segment.from..segment.to],
+                segment.from as f64 / crate::audio::SAMPLE_RATE as f64,
+                &recording.source,
+            )?);
+        }
+        Ok(HeardAnswer {
+            duration_seconds: recording.seconds(),
+            speech,
+            transcript: Transcript::from_words(words, "whisper"),
+        })
+    }
+
     /// Detects speech, transcribes (or spreads the given words), and scores one answer.
     pub fn score(
         &mut self,

@@ -602,6 +602,42 @@ impl Segmenter {
     }
 }
 
+/// One segment live transcription would send: samples `from..to`, ready `arrives_at` seconds
+/// into the answer (when its last frame has been heard).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LiveSegment {
+    pub from: usize,
+    pub to: usize,
+    pub arrives_at: f64,
+}
+
+/// The segments live transcription cuts from a whole recording, exactly as the microphone
+/// path cuts them frame by frame: for benches and for `viva transcribe --live`.
+pub fn live_segments(samples: &[f32]) -> Vec<LiveSegment> {
+    let verdicts =
+        crate::vad::frame_verdicts(samples, crate::vad::VadSettings::default().threshold);
+    let frame_seconds = VAD_FRAME as f64 / SAMPLE_RATE as f64;
+    let mut segmenter = Segmenter::default();
+    let mut segments = Vec::new();
+    for (i, voiced) in verdicts.into_iter().enumerate() {
+        if let Some((from, to)) = segmenter.frame(voiced) {
+            segments.push(LiveSegment {
+                from,
+                to: to.min(samples.len()),
+                arrives_at: (i + 1) as f64 * frame_seconds,
+            });
+        }
+    }
+    if let Some((from, to)) = segmenter.finish(samples.len()) {
+        segments.push(LiveSegment {
+            from,
+            to,
+            arrives_at: samples.len() as f64 / SAMPLE_RATE as f64,
+        });
+    }
+    segments
+}
+
 fn rms(samples: &[f32]) -> f32 {
     if samples.is_empty() {
         return 0.0;

@@ -69,6 +69,19 @@ pub struct TranscribeSettings {
     /// Text Whisper reads before the audio. Kept short: a long prompt steers the words, this
     /// one only shows that hesitations are to be written down.
     pub initial_prompt: String,
+    /// Beam search width; 0 decodes greedily (faster; as accurate on clear speech).
+    pub beam_size: usize,
+    /// Candidates sampled at each fallback temperature.
+    pub best_of: usize,
+    /// When a decode fails the checks below, it is tried again this much hotter, up to 1.0.
+    pub temperature_increment: f32,
+    /// A decode whose tokens are this repetitive (whisper.cpp's entropy, the counterpart of
+    /// the reference decoder's compression ratio) has fallen into a loop: decode again.
+    pub entropy_threshold: f32,
+    /// A decode whose average token log-probability is below this is unsure: decode again.
+    pub logprob_threshold: f32,
+    /// Above this no-speech probability, with an unsure decode, the window is silence.
+    pub no_speech_threshold: f32,
 }
 
 impl Default for TranscribeSettings {
@@ -77,6 +90,12 @@ impl Default for TranscribeSettings {
             language: "en".into(),
             threads: 0,
             initial_prompt: "Umm, so, uh, let me think, like, hmm, I mean, okay.".into(),
+            beam_size: 0,
+            best_of: 5,
+            temperature_increment: 0.2,
+            entropy_threshold: 2.4,
+            logprob_threshold: -1.0,
+            no_speech_threshold: 0.6,
         }
     }
 }
@@ -132,7 +151,9 @@ impl Transcriber {
         speech: &[SpeechRegion],
     ) -> Result<Transcript, TranscribeError> {
         let mut words = Vec::new();
-        for chunk in vad::transcription_chunks(speech, JOIN_GAP_SECONDS, MAX_CHUNK_SECONDS) {
+        let levels = vad::speech_band_levels(&recording.samples);
+        for chunk in vad::transcription_chunks(speech, &levels, JOIN_GAP_SECONDS, MAX_CHUNK_SECONDS)
+        {
             words.extend(self.transcribe_chunk(recording, chunk)?);
         }
         Ok(Transcript::from_words(words, "whisper"))
@@ -162,12 +183,30 @@ impl Transcriber {
             start,
             end: start + samples.len() as f64 / SAMPLE_RATE as f64,
         };
+        if vad::is_steady_noise(samples, &vad::VadSettings::default()) {
+            return Ok(Vec::new());
+        }
         let mut audio = samples.to_vec();
         if audio.len() < MIN_CHUNK_SAMPLES {
             audio.resize(MIN_CHUNK_SAMPLES, 0.0);
         }
 
-        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        let settings = &self.settings;
+        let strategy = match settings.beam_size {
+            0 => SamplingStrategy::Greedy {
+                best_of: settings.best_of.max(1) as i32,
+            },
+            beam_size => SamplingStrategy::BeamSearch {
+                beam_size: beam_size as i32,
+                patience: -1.0,
+            },
+        };
+        let mut params = FullParams::new(strategy);
+        params.set_temperature(0.0);
+        params.set_temperature_inc(settings.temperature_increment);
+        params.set_entropy_thold(settings.entropy_threshold);
+        params.set_logprob_thold(settings.logprob_threshold);
+        params.set_no_speech_thold(settings.no_speech_threshold);
         params.set_audio_ctx(audio_ctx_for(audio.len()));
         params.set_n_threads(self.threads as i32);
         params.set_language(Some(&self.settings.language));
@@ -204,7 +243,7 @@ impl Transcriber {
                 });
             }
         }
-        let words = words_from_tokens(&pieces, chunk);
+        let words = collapse_loops(words_from_tokens(&pieces, chunk));
         Ok(if is_repetition_hallucination(&words) {
             Vec::new()
         } else {
@@ -275,6 +314,52 @@ fn is_non_speech_note(word: &str) -> bool {
     (word.starts_with('[') && word.ends_with(']'))
         || (word.starts_with('(') && word.ends_with(')'))
         || word.chars().all(|c| !c.is_alphanumeric())
+}
+
+/// The longest phrase looked for when removing loops.
+const LOOP_MAX_WORDS: usize = 10;
+/// A phrase of one or two words must come this many times in a row to be a loop ("no, no" is
+/// speech); a longer phrase, twice.
+const LOOP_MIN_REPEATS_SHORT: usize = 3;
+
+/// Whisper's other failure: a phrase repeated over and over ("I'm gonna get this in the next
+/// episode" six times). Runs of the same phrase are kept once.
+fn collapse_loops(words: Vec<Word>) -> Vec<Word> {
+    let key = |w: &Word| -> String {
+        w.text
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let keys: Vec<String> = words.iter().map(key).collect();
+    let mut keep = vec![true; words.len()];
+    let mut i = 0;
+    while i < words.len() {
+        let mut skipped = 0;
+        for n in (1..=LOOP_MAX_WORDS).rev() {
+            let phrase = &keys[i..(i + n).min(keys.len())];
+            if phrase.len() < n {
+                continue;
+            }
+            let mut repeats = 1;
+            while keys.get(i + repeats * n..i + (repeats + 1) * n) == Some(phrase) {
+                repeats += 1;
+            }
+            let needed = if n <= 2 { LOOP_MIN_REPEATS_SHORT } else { 2 };
+            if repeats >= needed {
+                keep[i + n..i + repeats * n].fill(false);
+                skipped = repeats * n;
+                break;
+            }
+        }
+        i += skipped.max(1);
+    }
+    words
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(w, k)| k.then_some(w))
+        .collect()
 }
 
 /// Whisper's typical failure on noise: one word over and over. Such output is dropped.
@@ -401,6 +486,44 @@ mod tests {
             w("it"),
             w("fully")
         ]));
+    }
+
+    fn words(text: &str) -> Vec<Word> {
+        text.split_whitespace()
+            .map(|t| Word {
+                text: t.into(),
+                start: 0.0,
+                end: 0.1,
+            })
+            .collect()
+    }
+
+    fn texts(words: &[Word]) -> String {
+        words
+            .iter()
+            .map(|w| w.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn a_phrase_loop_is_kept_once() {
+        let looped = words(
+            "so we shipped it. I'm gonna get this in the next episode. I'm gonna get this in \
+             the next episode. I'm gonna get this in the next episode.",
+        );
+        assert_eq!(
+            texts(&collapse_loops(looped)),
+            "so we shipped it. I'm gonna get this in the next episode."
+        );
+    }
+
+    #[test]
+    fn a_word_said_twice_is_speech_not_a_loop() {
+        let said = words("no, no, we tested it very very carefully over two two-week sprints");
+        assert_eq!(texts(&collapse_loops(said.clone())), texts(&said));
+        let looped = words("and and and and then we shipped");
+        assert_eq!(texts(&collapse_loops(looped)), "and then we shipped");
     }
 
     #[test]
