@@ -102,10 +102,10 @@ mod tests {
             );
         }
         // Slaney normalisation: the continuous triangle of height 2/(hi-lo) has area 1; the
-        // sampled sum times the bin width approaches it once filters span several bins.
-        for m in 40..80 {
+        // sampled sum times the bin width approaches it once filters span many bins.
+        for m in 55..80 {
             let area: f64 = row(&table, m).iter().map(|&w| w as f64).sum::<f64>() * 40.0;
-            assert!((area - 1.0).abs() < 0.05, "filter {m}: area {area}");
+            assert!((area - 1.0).abs() < 0.02, "filter {m}: area {area}");
         }
     }
 

@@ -444,3 +444,6 @@ fn write_provenance(model: &Path, provenance: &Provenance) -> Result<(), ImportE
         )
     })
 }
+
+#[cfg(test)]
+mod tests;
