@@ -126,7 +126,10 @@ pub fn import(paths: &[PathBuf], name: Option<&str>, dir: &Path) -> Result<Impor
         &tokens,
     )
     .map_err(write_error)?;
-    convert(&files, &index, &plan, &mut out)?;
+    convert(&files, &index, &plan, &mut out).map_err(|e| match e {
+        Converted::Read(e) => e,
+        Converted::Write(e) => write_error(e),
+    })?;
     let sha256 = out.finish(&path).map_err(write_error)?;
 
     let provenance = Provenance {
@@ -333,7 +336,7 @@ fn convert(
     index: &Index,
     plan: &HashMap<String, Vec<Target>>,
     out: &mut GgmlFile,
-) -> Result<(), ImportError> {
+) -> Result<(), Converted> {
     let mut bin = files.open_model_bin()?;
     let stream = bin
         .stream()
@@ -360,10 +363,22 @@ fn convert(
                 rows,
                 whisper::stays_f32(&target.name, &target.shape),
             )
-            .map_err(|e| ImportError::new("the output file", format!("cannot write it: {e}")))?;
+            .map_err(Converted::Write)?;
         }
     }
     Ok(())
+}
+
+/// Why the second pass stopped: the model could not be read, or the output not written.
+enum Converted {
+    Read(ImportError),
+    Write(std::io::Error),
+}
+
+impl From<ImportError> for Converted {
+    fn from(e: ImportError) -> Self {
+        Converted::Read(e)
+    }
 }
 
 /// A variable's values as `f32`; int8 ones divided by their scales (CTranslate2 stores
