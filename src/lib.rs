@@ -17,6 +17,7 @@
 //! - [`engine`]: walks one answer through the stages; the CLI is a door into it.
 //! - [`ggml`]: checks a model file is whole before whisper.cpp loads it.
 //! - [`models`]: which Whisper models exist, where they are, downloading them.
+//! - [`import`]: converts a CTranslate2 (faster-whisper) Whisper model into a ggml file.
 //! - [`config`]: `VIVA_HOME`, `config.toml`, search paths.
 //! - [`cli`]: the `viva` command line.
 
@@ -28,6 +29,7 @@ pub mod config;
 pub mod devices;
 pub mod engine;
 pub mod ggml;
+pub mod import;
 pub mod listen;
 pub mod meaning;
 pub mod models;

@@ -250,6 +250,8 @@ pub struct ModelStatus {
     pub known: bool,
     /// First matching file in the search directories, if any.
     pub installed: Option<PathBuf>,
+    /// Where the installed file was converted from, when `viva models import` wrote it.
+    pub imported: Option<crate::import::Provenance>,
 }
 
 impl ModelSearch {
@@ -307,6 +309,7 @@ impl ModelSearch {
                     size_bytes,
                     sha1: Some(model.sha1.to_string()),
                     known: true,
+                    imported: installed.as_deref().and_then(crate::import::provenance),
                     installed,
                 }
             })
@@ -340,6 +343,7 @@ impl ModelSearch {
                     size_bytes: meta.len(),
                     sha1: None,
                     known: false,
+                    imported: crate::import::provenance(&entry.path()),
                     installed: Some(entry.path()),
                 });
             }
@@ -359,7 +363,9 @@ pub fn render_list(models: &[ModelStatus]) -> String {
             if m.name == DEFAULT_MODEL {
                 label.push_str(" (default)");
             }
-            if !m.known {
+            if m.imported.is_some() {
+                label.push_str(" (imported)");
+            } else if !m.known {
                 label.push_str(" (custom)");
             }
             label

@@ -240,7 +240,7 @@ pub fn trimmed_seconds(wav: &Path) -> f64 {
 /// real inference through it (with zero weights, so its output is not meaningful text).
 pub fn weightless_ggml_model() -> Vec<u8> {
     const N_MELS: usize = 80;
-    const N_FFT: usize = 201; // 400-sample window: 201 frequency bins.
+    const N_BINS: usize = viva::import::mel::N_BINS;
     let mut out = Vec::new();
     let i32s = |out: &mut Vec<u8>, values: &[i32]| {
         for v in values {
@@ -254,8 +254,8 @@ pub fn weightless_ggml_model() -> Vec<u8> {
         &mut out,
         &[51864, 1500, 384, 6, 4, 448, 384, 6, 4, N_MELS as i32, 1],
     );
-    i32s(&mut out, &[N_MELS as i32, N_FFT as i32]);
-    for filter in mel_filters(N_MELS, N_FFT, 16_000.0) {
+    i32s(&mut out, &[N_MELS as i32, N_BINS as i32]);
+    for filter in viva::import::mel::filters(N_MELS) {
         out.extend_from_slice(&filter.to_le_bytes());
     }
     let mut vocab: Vec<Vec<u8>> = (0u8..=255).map(|b| vec![b]).collect();
@@ -272,30 +272,42 @@ pub fn weightless_ggml_model() -> Vec<u8> {
     out
 }
 
-/// Slaney-style triangular mel filters, row-major `[n_mels][n_fft]`, as Whisper uses.
-fn mel_filters(n_mels: usize, n_fft: usize, sample_rate: f32) -> Vec<f32> {
-    let hz_to_mel = |hz: f32| 2595.0 * (1.0 + hz / 700.0).log10();
-    let mel_to_hz = |mel: f32| 700.0 * (10f32.powf(mel / 2595.0) - 1.0);
-    let top = hz_to_mel(sample_rate / 2.0);
-    let edges: Vec<f32> = (0..n_mels + 2)
-        .map(|i| mel_to_hz(top * i as f32 / (n_mels + 1) as f32))
-        .collect();
-    let bin_hz = |bin: usize| bin as f32 * sample_rate / (2.0 * (n_fft - 1) as f32);
-    let mut filters = vec![0.0f32; n_mels * n_fft];
-    for m in 0..n_mels {
-        let (lo, mid, hi) = (edges[m], edges[m + 1], edges[m + 2]);
-        let norm = 2.0 / (hi - lo);
-        for bin in 0..n_fft {
-            let f = bin_hz(bin);
-            let weight = if f > lo && f <= mid {
-                (f - lo) / (mid - lo)
-            } else if f > mid && f < hi {
-                (hi - f) / (hi - mid)
-            } else {
-                0.0
-            };
-            filters[m * n_fft + bin] = weight * norm;
-        }
-    }
-    filters
+/// The repository's `models/` directory, where `scripts/install-models` puts real models.
+pub fn repo_models_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
+}
+
+/// `<repo>/models/ggml-NAME.bin`, a real Whisper model; a test that needs one fails (never
+/// skips) when it is missing.
+pub fn real_model(name: &str) -> PathBuf {
+    let path = repo_models_dir().join(format!("ggml-{name}.bin"));
+    assert!(
+        path.is_file(),
+        "Whisper {name} is not installed: run scripts/install-models (looked for {})",
+        path.display()
+    );
+    path
+}
+
+/// A public-domain recording and its words: "And so my fellow Americans, ask not what your
+/// country can do for you, ask what you can do for your country."
+pub fn jfk_wav() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/jfk.wav")
+}
+
+pub const JFK_WORDS: &str =
+    "and so my fellow americans ask not what your country can do for you ask what you can do for your country";
+
+/// Lower-case words without punctuation, for comparing transcripts.
+pub fn normalised_words(text: &str) -> String {
+    text.split_whitespace()
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric() || *c == '\'')
+                .collect::<String>()
+                .to_lowercase()
+        })
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
