@@ -95,6 +95,9 @@ pub struct Concept {
     pub weight: f64,
     /// What the interviewer asks when an answer misses this concept.
     pub follow_up: Option<String>,
+    /// The idea in one sentence, as a candidate would say it: what an answer is compared with
+    /// by meaning, so a paraphrase none of the `any` phrases names can still count.
+    pub means: Option<String>,
 }
 
 /// A phrase that marks a weak answer, with the reason shown to the candidate.

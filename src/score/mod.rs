@@ -513,6 +513,7 @@ mod tests {
             any: any.iter().map(|s| s.to_string()).collect(),
             weight,
             follow_up: None,
+            means: None,
         };
         Prompt {
             id: "p".into(),
