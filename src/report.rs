@@ -163,6 +163,9 @@ pub fn prompt(p: &Prompt) -> String {
             c.weight,
             c.any.join(" | ")
         );
+        if let Some(m) = &c.means {
+            let _ = writeln!(w, "      means: {m}");
+        }
         if let Some(f) = &c.follow_up {
             let _ = writeln!(w, "      follow-up: {f}");
         }
@@ -218,6 +221,40 @@ mod tests {
     fn clock_shows_minutes_and_seconds() {
         assert_eq!(clock(75.4), "1:15");
         assert_eq!(clock(5.0), "0:05");
+    }
+
+    #[test]
+    fn prompt_view_shows_a_concepts_means_under_its_phrases() {
+        use crate::bank::{Concept, Rubric, Weights};
+        let p = Prompt {
+            id: "p".into(),
+            category: "culture".into(),
+            tags: vec![],
+            text: "Tell me about a decision.".into(),
+            think_seconds: None,
+            structure: None,
+            rubric: Rubric {
+                seconds: [60.0, 120.0],
+                wpm: None,
+                weights: Weights::default(),
+                concepts: vec![Concept {
+                    name: "ownership".into(),
+                    any: vec!["my call".into()],
+                    weight: 1.0,
+                    follow_up: None,
+                    means: Some("I made the decision myself".into()),
+                }],
+                avoid: vec![],
+            },
+            source: "a.toml".into(),
+        };
+        let shown = prompt(&p);
+        assert!(
+            shown.contains(
+                "  ownership (weight 1): my call\n      means: I made the decision myself\n"
+            ),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -257,4 +257,22 @@ mod tests {
         assert!(netflix >= 30, "{netflix} netflix prompts");
         assert!(behavioral >= 15, "{behavioral} general behavioral prompts");
     }
+
+    #[test]
+    fn every_builtin_concept_says_what_it_means() {
+        // Matching by meaning needs a sentence for each concept; user banks may leave it out.
+        let bank = load(&[BankSource::Builtin]).unwrap_or_else(|e| panic!("{e}"));
+        let without: Vec<String> = bank
+            .prompts
+            .iter()
+            .flat_map(|p| {
+                p.rubric
+                    .concepts
+                    .iter()
+                    .filter(|c| c.means.is_none())
+                    .map(move |c| format!("{}: {}", p.id, c.name))
+            })
+            .collect();
+        assert!(without.is_empty(), "concepts without `means`: {without:?}");
+    }
 }

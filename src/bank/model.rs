@@ -125,7 +125,8 @@ pub struct Concept {
     pub weight: f64,
     /// What the interviewer asks when an answer misses this concept.
     pub follow_up: Option<String>,
-    /// The idea in one plain sentence, for matching answers by meaning.
+    /// The idea in one sentence, as a candidate would say it: what an answer is compared with
+    /// by meaning, so a paraphrase none of the `any` phrases names can still count.
     pub means: Option<String>,
 }
 

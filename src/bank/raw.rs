@@ -49,6 +49,7 @@ struct RawConcept {
     any: Spanned<Vec<String>>,
     weight: Option<Spanned<f64>>,
     follow_up: Option<String>,
+    means: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +101,10 @@ struct RawPick {
 fn default_pick_count() -> usize {
     1
 }
+
+/// The longest `means` sentence, in words: the sentence model reads about 128 word pieces, and
+/// one plain sentence compares better with a short stretch of speech than a paragraph does.
+const MEANS_MAX_WORDS: usize = 30;
 
 /// Collects problems against one file.
 struct Reporter<'a> {
@@ -309,6 +314,7 @@ fn check_prompt(raw: RawPrompt, report: &mut Reporter) -> Option<Prompt> {
                 1.0
             }
         };
+        let means = concept.means.and_then(|m| check_means(name, m, report));
         concepts.push(Concept {
             name: name.clone(),
             any: phrases
@@ -317,7 +323,7 @@ fn check_prompt(raw: RawPrompt, report: &mut Reporter) -> Option<Prompt> {
                 .collect(),
             weight,
             follow_up: concept.follow_up,
-            means: None,
+            means,
         });
     }
     let avoid = rubric
@@ -353,6 +359,27 @@ fn check_prompt(raw: RawPrompt, report: &mut Reporter) -> Option<Prompt> {
         },
         source: report.file.display.clone(),
     })
+}
+
+/// Checks a concept's `means`: one sentence with words in it, short enough to compare with a
+/// stretch of speech.
+fn check_means(concept: &str, means: Spanned<String>, report: &mut Reporter) -> Option<String> {
+    let words = means.get_ref().split_whitespace().count();
+    if words == 0 {
+        report.at(
+            means.span(),
+            format!("concept `{concept}` has an empty `means`: write the idea as one sentence, or drop the key"),
+        );
+        return None;
+    }
+    if words > MEANS_MAX_WORDS {
+        report.at(
+            means.span(),
+            format!("concept `{concept}` `means` has {words} words; keep it to one sentence of at most {MEANS_MAX_WORDS}"),
+        );
+        return None;
+    }
+    Some(means.into_inner().trim().to_owned())
 }
 
 fn check_playlist(
@@ -490,6 +517,7 @@ weights = { coverage = 0.5, pace = 0.2, length = 0.2, fillers = 0.1 }
 [[prompt.rubric.concept]]
 name = "ownership"
 any = ["took ownership", "my call"]
+means = "I made the decision myself and answered for how it turned out"
 weight = 2
 follow_up = "What did you decide alone?"
 
@@ -506,6 +534,10 @@ why = "Generic."
         assert_eq!(p.structure, Some(Structure::Star));
         assert_eq!(p.rubric.seconds, [60.0, 120.0]);
         assert_eq!(p.rubric.concepts[0].weight, 2.0);
+        assert_eq!(
+            p.rubric.concepts[0].means.as_deref(),
+            Some("I made the decision myself and answered for how it turned out")
+        );
         assert_eq!(p.rubric.avoid[0].phrase, "use more servers");
         assert_eq!(p.source, "a.toml");
     }
@@ -611,5 +643,76 @@ why = "Generic."
             .replace("seconds = [60, 120]", "seconds = [120, 60]")
             .replace("weight = 2", "weight = 0");
         assert_eq!(problems(vec![file("a.toml", &text)]).len(), 2);
+    }
+
+    #[test]
+    fn a_concept_without_means_loads_with_none() {
+        let text = GOOD.replace(
+            "means = \"I made the decision myself and answered for how it turned out\"\n",
+            "",
+        );
+        let bank = build(&[vec![file("a.toml", &text)]]).unwrap();
+        assert_eq!(bank.prompts[0].rubric.concepts[0].means, None);
+    }
+
+    #[test]
+    fn a_blank_means_is_rejected_at_the_value() {
+        let text = GOOD.replace(
+            "I made the decision myself and answered for how it turned out",
+            "   ",
+        );
+        let found = problems(vec![file("a.toml", &text)]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("a.toml:17:9: concept `ownership` has an empty `means`"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_means_longer_than_one_sentence_is_rejected_at_the_value() {
+        let long = "and then I decided ".repeat(8);
+        let text = GOOD.replace(
+            "I made the decision myself and answered for how it turned out",
+            long.trim(),
+        );
+        let found = problems(vec![file("a.toml", &text)]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("a.toml:17:9: concept `ownership` `means` has 32 words"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_means_of_thirty_words_is_accepted() {
+        let thirty = "we shipped it ".repeat(10);
+        let text = GOOD.replace(
+            "I made the decision myself and answered for how it turned out",
+            thirty.trim(),
+        );
+        assert_eq!(problems(vec![file("a.toml", &text)]), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_misspelled_means_key_is_rejected() {
+        let text = GOOD.replace("means = ", "meaning = ");
+        let found = problems(vec![file("a.toml", &text)]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(
+            found[0].starts_with("a.toml:17:1: unknown field `meaning`"),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn a_means_that_is_not_a_string_is_rejected() {
+        let text = GOOD.replace(
+            "\"I made the decision myself and answered for how it turned out\"",
+            "[\"two\", \"sentences\"]",
+        );
+        let found = problems(vec![file("a.toml", &text)]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].starts_with("a.toml:17:9:"), "{found:?}");
     }
 }
