@@ -117,6 +117,20 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// How far scores can be trusted: the labelled calibration set, scored and measured.
+    Scoring {
+        /// The calibration set (answers.toml and asr/).
+        #[arg(long, default_value = "calibration", value_name = "DIR")]
+        dir: PathBuf,
+        /// Try this meaning threshold instead of the configured one.
+        #[arg(long)]
+        threshold: Option<f64>,
+        /// Also print the figures over a range of meaning thresholds.
+        #[arg(long)]
+        sweep: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Time from the end of an answer to its scorecard, batch and streaming.
     Latency {
         /// The answer to measure with (a WAV file).
@@ -371,6 +385,12 @@ fn open_store(env: &Env) -> Result<Store> {
 
 fn bench_cmd(env: Env, what: Option<BenchCommand>) -> Result<ExitCode> {
     match what {
+        Some(BenchCommand::Scoring {
+            dir,
+            threshold,
+            sweep,
+            json,
+        }) => scoring_bench(&env, &dir, threshold, sweep, json)?,
         Some(BenchCommand::Latency {
             input,
             prompt,
@@ -426,6 +446,62 @@ fn bench_cmd(env: Env, what: Option<BenchCommand>) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn scoring_bench(
+    env: &Env,
+    dir: &std::path::Path,
+    threshold: Option<f64>,
+    sweep: bool,
+    json: bool,
+) -> Result<()> {
+    use crate::calibration::{self, CalibrationSet, ScoringBench};
+    let bank = load_bank(env)?;
+    let set = CalibrationSet::load(dir)?;
+    let encoder = crate::engine::load_encoder(env)?;
+    let encoder_ref = encoder.as_deref();
+    let (meanings, ms) = calibration::meanings(&set, &bank, encoder_ref)?;
+    let mut settings = env.config.score.clone();
+    if let Some(t) = threshold {
+        settings.meaning_threshold = t;
+    }
+    let bench = ScoringBench {
+        model: encoder_ref.map(|e| e.model_name().to_owned()),
+        meaning_threshold: settings.meaning_threshold,
+        splits: calibration::bench(&set, &bank, &meanings, &settings)?,
+        meaning_ms_per_minute: ms,
+    };
+    if json {
+        return print_json(&bench);
+    }
+    print(&calibration::render(&bench))?;
+    if sweep {
+        let mut table = String::from(
+            "
+threshold  split    F1    strong>weak  strong>reciting  medians
+",
+        );
+        for step in 0..=8 {
+            let t = 0.35 + 0.05 * step as f64;
+            settings.meaning_threshold = t;
+            for (split, r) in calibration::bench(&set, &bank, &meanings, &settings)? {
+                let medians: Vec<String> = r
+                    .medians
+                    .iter()
+                    .map(|(k, v)| format!("{k} {v:.0}"))
+                    .collect();
+                table.push_str(&format!(
+                    "{t:>9.2}  {split:<7} {:.2}  {:>10.0}%  {:>14.0}%  {}\n",
+                    r.meaning_now.f1(),
+                    100.0 * r.strong_over_weak,
+                    100.0 * r.strong_over_reciting,
+                    medians.join(", ")
+                ));
+            }
+        }
+        print(&table)?;
+    }
+    Ok(())
 }
 
 /// Runs a drill on the running daemon (its model is warm, it owns the audio devices) and

@@ -24,6 +24,7 @@
 pub mod audio;
 pub mod bank;
 pub mod bench;
+pub mod calibration;
 pub mod cli;
 pub mod config;
 pub mod devices;

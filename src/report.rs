@@ -20,12 +20,28 @@ pub fn scorecard(card: &Scorecard, prompt: &Prompt) -> String {
         card.coverage.score,
         card.coverage.concepts.len()
     );
+    let _ = writeln!(w, "                matched by {}", card.coverage.method);
     for concept in &card.coverage.concepts {
         match (&concept.evidence, concept.at_seconds) {
             (Some(evidence), Some(at)) => {
+                let how = match (concept.matched_by, concept.similarity) {
+                    (Some(crate::score::coverage::MatchedBy::Meaning), Some(sim)) => {
+                        format!("meaning {sim:.2}")
+                    }
+                    _ => "phrase".to_owned(),
+                };
+                let backing = match &concept.backed_by {
+                    Some(specific) => format!("backed by \"{specific}\""),
+                    None => "named only, nothing concrete behind it".to_owned(),
+                };
+                let mark = if concept.backed_by.is_some() {
+                    '+'
+                } else {
+                    '~'
+                };
                 let _ = writeln!(
                     w,
-                    "  + {:<28} \"{evidence}\" at {}",
+                    "  {mark} {:<28} \"{evidence}\" at {} ({how}; {backing})",
                     concept.name,
                     clock(at)
                 );
@@ -34,7 +50,36 @@ pub fn scorecard(card: &Scorecard, prompt: &Prompt) -> String {
                 let _ = writeln!(w, "  - {:<28} missed", concept.name);
             }
         }
+        for rejected in &concept.rejected {
+            let _ = writeln!(
+                w,
+                "      not counted: \"{}\" at {} ({})",
+                rejected.evidence,
+                clock(rejected.at_seconds),
+                rejected.why
+            );
+        }
     }
+    let specifics: Vec<String> = card
+        .specificity
+        .items
+        .iter()
+        .take(10)
+        .map(|s| {
+            s.text
+                .trim_matches(|c: char| !c.is_alphanumeric())
+                .to_owned()
+        })
+        .collect();
+    let _ = writeln!(
+        w,
+        "Specific {:>3.0}   {} concrete details ({:.1} a minute){}{}",
+        card.specificity.score,
+        card.specificity.count,
+        card.specificity.per_minute,
+        if specifics.is_empty() { "" } else { ": " },
+        specifics.join(", ")
+    );
     let [lo, hi] = card.pace.target;
     let _ = writeln!(
         w,
@@ -77,6 +122,22 @@ pub fn scorecard(card: &Scorecard, prompt: &Prompt) -> String {
         };
         let _ = writeln!(w, "                {}{tail}", items.join(", "));
     }
+    let hedges: Vec<String> = card
+        .hedges
+        .items
+        .iter()
+        .take(12)
+        .map(|h| format!("\"{}\" {}", h.text, clock(h.at_seconds)))
+        .collect();
+    let _ = writeln!(
+        w,
+        "Hedges   {:>3.0}   {} ({:.1} a minute){}{}",
+        card.hedges.score,
+        card.hedges.count,
+        card.hedges.per_minute,
+        if hedges.is_empty() { "" } else { ": " },
+        hedges.join(", ")
+    );
     if card.pauses.is_empty() {
         let _ = writeln!(w, "Pauses         none long enough to notice");
     } else {

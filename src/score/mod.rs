@@ -606,6 +606,64 @@ fn feedback(card: &Scorecard, tokens: &[Token]) -> Vec<String> {
             ),
         ));
     }
+    let concept_total: f64 = card.coverage.concepts.iter().map(|c| c.weight).sum();
+    let unbacked: Vec<&ConceptResult> = card
+        .coverage
+        .concepts
+        .iter()
+        .filter(|c| c.hit && c.credit < 1.0)
+        .collect();
+    if !unbacked.is_empty() {
+        let names: Vec<&str> = unbacked.iter().map(|c| c.name.as_str()).collect();
+        let lost: f64 = unbacked.iter().map(|c| c.weight * (1.0 - c.credit)).sum();
+        lines.push((
+            cost(w.coverage, 100.0 - 100.0 * lost / concept_total),
+            format!(
+                "Back it up: you named {} but gave nothing concrete; say what you did, with a number, a name or a result.",
+                names.join(", ")
+            ),
+        ));
+    }
+    if let Some((concept, rejected)) = card
+        .coverage
+        .concepts
+        .iter()
+        .filter(|c| !c.hit)
+        .find_map(|c| c.rejected.first().map(|r| (c, r)))
+    {
+        lines.push((
+            cost(w.coverage, 100.0 - 100.0 * concept.weight / concept_total) + 1.0,
+            format!(
+                "\"{}\" does not count for {}: it is {}.",
+                rejected.evidence, concept.name, rejected.why
+            ),
+        ));
+    }
+    if card.specificity.score < 100.0 {
+        lines.push((
+            cost(w.specificity, card.specificity.score),
+            format!(
+                "Be specific: {} concrete details in {:.0} seconds. Give numbers, names, dates and what changed as a result.",
+                card.specificity.count, card.speaking_seconds
+            ),
+        ));
+    }
+    if card.hedges.score < 100.0 {
+        let mut seen: Vec<&str> = Vec::new();
+        for item in &card.hedges.items {
+            if !seen.contains(&item.text.as_str()) {
+                seen.push(&item.text);
+            }
+        }
+        lines.push((
+            cost(w.hedges, card.hedges.score),
+            format!(
+                "Commit to it: you hedged {} times (\"{}\"). Say what you did and what you recommend, plainly.",
+                card.hedges.count,
+                seen.into_iter().take(3).collect::<Vec<_>>().join("\", \"")
+            ),
+        ));
+    }
     let [low, high] = card.pace.target;
     if card.wpm > high {
         lines.push((
@@ -943,6 +1001,101 @@ mod tests {
             overall_score(&even, [100.0, 0.0], perfect_delivery, 0),
             100.0
         );
+    }
+
+    #[test]
+    fn reciting_the_rubric_scores_low_and_says_why() {
+        let recited = card(
+            "open connect edge cache and cost, edge cache and cost",
+            140.0,
+            None,
+        );
+        assert!(recited
+            .coverage
+            .concepts
+            .iter()
+            .all(|c| c.hit && c.credit < 1.0));
+        assert!(recited.coverage.score < 50.0, "{}", recited.coverage.score);
+        assert_eq!(recited.specificity.count, 0);
+        let strong = card(STRONG, 140.0, None);
+        assert!(
+            strong.overall > recited.overall + 25.0,
+            "{} vs {}",
+            strong.overall,
+            recited.overall
+        );
+        assert!(
+            recited.feedback.iter().any(|f| f.starts_with("Back it up")),
+            "{:?}",
+            recited.feedback
+        );
+    }
+
+    #[test]
+    fn a_negated_mention_covers_nothing_and_the_feedback_quotes_it() {
+        let c = card(
+            "we did not use an edge cache at all in 2021, and costs rose 30 percent",
+            140.0,
+            None,
+        );
+        let scale = &c.coverage.concepts[0];
+        assert!(!scale.hit);
+        assert_eq!(scale.rejected[0].stance, Stance::Negated);
+        assert!(
+            c.feedback
+                .iter()
+                .any(|f| f.contains("does not count for scale")),
+            "{:?}",
+            c.feedback
+        );
+    }
+
+    #[test]
+    fn hedges_are_listed_with_their_times() {
+        let c = card(&format!("I guess maybe {STRONG} probably"), 140.0, None);
+        let texts: Vec<&str> = c.hedges.items.iter().map(|h| h.text.as_str()).collect();
+        assert_eq!(texts, ["i guess", "maybe", "probably"]);
+        assert!((c.hedges.items[0].at_seconds - 1.0).abs() < 1e-9);
+        assert!(c.hedges.per_minute > 1.0);
+    }
+
+    #[test]
+    fn without_a_meaning_model_the_scorecard_says_phrases_only() {
+        let c = card(STRONG, 140.0, None);
+        assert!(
+            c.coverage.method.starts_with("phrases only"),
+            "{}",
+            c.coverage.method
+        );
+        assert!(c
+            .coverage
+            .concepts
+            .iter()
+            .all(|k| k.matched_by == Some(MatchedBy::Phrase)));
+    }
+
+    #[test]
+    fn a_window_close_in_meaning_covers_a_concept_no_phrase_names() {
+        let text = "we put boxes inside partner networks near viewers in Brazil";
+        let (t, speech) = transcript(text, 140.0);
+        let matches = MeaningMatches {
+            model: "test-model".into(),
+            windows: vec![crate::meaning::WordSpan { first: 0, last: 6 }],
+            similarity: vec![vec![0.71], vec![0.1]],
+        };
+        let answer = Answer {
+            transcript: &t,
+            duration_seconds: 10.0,
+            speech: &speech,
+            meaning: Some(&matches),
+        };
+        let c = score(&prompt(None), answer, &ScoringSettings::default());
+        let scale = &c.coverage.concepts[0];
+        assert_eq!(scale.matched_by, Some(MatchedBy::Meaning));
+        assert_eq!(scale.similarity, Some(0.71));
+        assert_eq!(scale.backed_by.as_deref(), Some("Brazil"));
+        assert!(!c.coverage.concepts[1].hit);
+        assert_eq!(c.coverage.method, "phrases and meaning (test-model)");
     }
 
     #[test]

@@ -1,0 +1,350 @@
+//! The scoring bench: the labelled calibration set (`calibration/`), replayed through the
+//! meaning stage and `score`, and measured against the hand labels. What `viva bench scoring`
+//! prints, and what the scoring thresholds are chosen on.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::bank::Bank;
+use crate::engine::HeardAnswer;
+use crate::meaning::{self, Encode, MeaningMatches};
+use crate::score::phrase::Phrase;
+use crate::score::text::Normalizer;
+use crate::score::{self, ScoringSettings};
+
+/// One hand-written, hand-labelled answer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelledAnswer {
+    pub id: String,
+    pub prompt: String,
+    pub kind: String,
+    pub split: String,
+    pub text: String,
+    /// Concept name to `backed`, `mentioned` or `absent`.
+    pub concepts: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+struct AnswersFile {
+    answer: Vec<LabelledAnswer>,
+}
+
+/// One answer as one voice spoke it and Whisper heard it.
+pub struct Spoken {
+    pub answer: usize,
+    pub voice: String,
+    pub heard: HeardAnswer,
+}
+
+/// The whole set: answers and their transcripts.
+pub struct CalibrationSet {
+    pub answers: Vec<LabelledAnswer>,
+    pub spoken: Vec<Spoken>,
+}
+
+impl CalibrationSet {
+    /// Reads `DIR/answers.toml` and every `DIR/asr/ID.VOICE.json`.
+    pub fn load(dir: &Path) -> Result<Self> {
+        let answers_path = dir.join("answers.toml");
+        let text = std::fs::read_to_string(&answers_path).with_context(|| {
+            format!(
+                "{}: cannot read the calibration set (run from the repository, or pass --dir)",
+                answers_path.display()
+            )
+        })?;
+        let answers = toml::from_str::<AnswersFile>(&text)
+            .with_context(|| format!("{}: not a calibration set", answers_path.display()))?
+            .answer;
+        let index: BTreeMap<&str, usize> = answers
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id.as_str(), i))
+            .collect();
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir.join("asr"))
+            .with_context(|| format!("{}: no transcripts", dir.join("asr").display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "json"))
+            .collect();
+        paths.sort();
+        let mut spoken = Vec::new();
+        for path in paths {
+            let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+            let Some((id, voice)) = stem.rsplit_once('.') else {
+                bail!("{}: expected ANSWER-ID.VOICE.json", path.display());
+            };
+            let Some(&answer) = index.get(id) else {
+                bail!("{}: no answer with id {id} in answers.toml", path.display());
+            };
+            let heard: HeardAnswer = serde_json::from_str(&std::fs::read_to_string(&path)?)
+                .with_context(|| {
+                    format!("{}: not a `viva transcribe --json` file", path.display())
+                })?;
+            spoken.push(Spoken {
+                answer,
+                voice: voice.to_owned(),
+                heard,
+            });
+        }
+        Ok(Self { answers, spoken })
+    }
+}
+
+/// Concept detection counts against the labels (a concept is there when labelled `backed` or
+/// `mentioned`).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Confusion {
+    pub true_positive: usize,
+    pub false_positive: usize,
+    pub false_negative: usize,
+    /// Concepts covered in `negated` answers whose label is `absent`: covered by a denial.
+    pub covered_by_negation: usize,
+}
+
+impl Confusion {
+    pub fn precision(&self) -> f64 {
+        ratio(self.true_positive, self.true_positive + self.false_positive)
+    }
+    pub fn recall(&self) -> f64 {
+        ratio(self.true_positive, self.true_positive + self.false_negative)
+    }
+    pub fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
+    }
+    fn add(&mut self, labelled: bool, found: bool, negated_answer: bool) {
+        match (labelled, found) {
+            (true, true) => self.true_positive += 1,
+            (false, true) => {
+                self.false_positive += 1;
+                if negated_answer {
+                    self.covered_by_negation += 1;
+                }
+            }
+            (true, false) => self.false_negative += 1,
+            (false, false) => {}
+        }
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// The figures for one split of the set under one rule.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SplitReport {
+    pub transcripts: usize,
+    /// The phrase rule before this bench existed: any phrase said covers the concept.
+    pub phrases_before: Confusion,
+    /// Today's rule without the meaning model (what runs when it is not installed).
+    pub phrases_now: Confusion,
+    /// Today's rule with the meaning model.
+    pub meaning_now: Confusion,
+    /// Overall scores by answer kind.
+    pub medians: BTreeMap<String, f64>,
+    /// Share of (strong, twin) pairs of the same prompt where the strong answer scores higher.
+    pub strong_over_weak: f64,
+    pub strong_over_reciting: f64,
+    /// Median of strong minus twin, over those pairs.
+    pub margin_over_weak: f64,
+    pub margin_over_reciting: f64,
+}
+
+/// What `viva bench scoring` prints.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScoringBench {
+    pub model: Option<String>,
+    pub meaning_threshold: f64,
+    pub splits: BTreeMap<String, SplitReport>,
+    /// Meaning-matching time, milliseconds per minute of answer (median).
+    pub meaning_ms_per_minute: Option<f64>,
+}
+
+/// Meaning matches for every transcript, computed once (the expensive part).
+pub fn meanings(
+    set: &CalibrationSet,
+    bank: &Bank,
+    encoder: Option<&dyn Encode>,
+) -> Result<(Vec<Option<MeaningMatches>>, Option<f64>)> {
+    let Some(encoder) = encoder else {
+        return Ok((set.spoken.iter().map(|_| None).collect(), None));
+    };
+    let mut per_minute = Vec::new();
+    let mut all = Vec::new();
+    for spoken in &set.spoken {
+        let prompt = bank.prompt(&set.answers[spoken.answer].prompt)?;
+        let started = Instant::now();
+        let m = meaning::match_concepts(encoder, prompt, &spoken.heard.transcript)?;
+        let minutes = spoken.heard.duration_seconds / 60.0;
+        if minutes > 0.5 {
+            per_minute.push(started.elapsed().as_secs_f64() * 1000.0 / minutes);
+        }
+        all.push(Some(m));
+    }
+    Ok((all, median(&mut per_minute)))
+}
+
+/// Scores the whole set with `settings` and measures it against the labels.
+pub fn bench(
+    set: &CalibrationSet,
+    bank: &Bank,
+    meanings: &[Option<MeaningMatches>],
+    settings: &ScoringSettings,
+) -> Result<BTreeMap<String, SplitReport>> {
+    let normalizer = Normalizer::default();
+    let mut splits: BTreeMap<String, SplitReport> = BTreeMap::new();
+    // Per split: prompt -> kind -> overall scores.
+    let mut scores: BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<f64>>>> =
+        BTreeMap::new();
+    for (spoken, meaning) in set.spoken.iter().zip(meanings) {
+        let answer = &set.answers[spoken.answer];
+        let prompt = bank.prompt(&answer.prompt)?;
+        let with_meaning = score::score(prompt, spoken.heard.answer(meaning.as_ref()), settings);
+        let phrases_only = score::score(prompt, spoken.heard.answer(None), settings);
+        let tokens = normalizer.tokenize(
+            spoken
+                .heard
+                .transcript
+                .words
+                .iter()
+                .map(|w| w.text.as_str()),
+        );
+        let report = splits.entry(answer.split.clone()).or_default();
+        report.transcripts += 1;
+        let negated_answer = answer.kind == "negated";
+        for (i, concept) in prompt.rubric.concepts.iter().enumerate() {
+            let Some(label) = answer.concepts.get(&concept.name) else {
+                bail!("{}: concept {:?} has no label", answer.id, concept.name);
+            };
+            let labelled = label != "absent";
+            let before = concept
+                .any
+                .iter()
+                .any(|p| Phrase::new(p, &normalizer).find(&tokens).is_some());
+            report.phrases_before.add(labelled, before, negated_answer);
+            report.phrases_now.add(
+                labelled,
+                phrases_only.coverage.concepts[i].hit,
+                negated_answer,
+            );
+            report.meaning_now.add(
+                labelled,
+                with_meaning.coverage.concepts[i].hit,
+                negated_answer,
+            );
+        }
+        scores
+            .entry(answer.split.clone())
+            .or_default()
+            .entry(answer.prompt.clone())
+            .or_default()
+            .entry(answer.kind.clone())
+            .or_default()
+            .push(with_meaning.overall);
+    }
+    for (split, prompts) in scores {
+        let report = splits.entry(split).or_default();
+        let mut by_kind: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+        let (mut over_weak, mut over_reciting) = (Vec::new(), Vec::new());
+        for kinds in prompts.values() {
+            for (kind, values) in kinds {
+                by_kind.entry(kind.clone()).or_default().extend(values);
+            }
+            let strong = kinds.get("strong").cloned().unwrap_or_default();
+            for (twin, margins) in [("weak", &mut over_weak), ("reciting", &mut over_reciting)] {
+                for s in &strong {
+                    for t in kinds.get(twin).into_iter().flatten() {
+                        margins.push(s - t);
+                    }
+                }
+            }
+        }
+        report.medians = by_kind
+            .into_iter()
+            .filter_map(|(kind, mut v)| Some((kind, median(&mut v)?)))
+            .collect();
+        let share = |m: &[f64]| ratio(m.iter().filter(|&&d| d > 0.0).count(), m.len());
+        report.strong_over_weak = share(&over_weak);
+        report.strong_over_reciting = share(&over_reciting);
+        report.margin_over_weak = median(&mut over_weak).unwrap_or(0.0);
+        report.margin_over_reciting = median(&mut over_reciting).unwrap_or(0.0);
+    }
+    Ok(splits)
+}
+
+fn median(values: &mut [f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    Some(if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    })
+}
+
+/// The bench as a table a person reads.
+pub fn render(bench: &ScoringBench) -> String {
+    let mut out = format!(
+        "scoring bench: meaning model {}, threshold {:.2}\n",
+        bench
+            .model
+            .as_deref()
+            .unwrap_or("not installed (phrases only)"),
+        bench.meaning_threshold
+    );
+    for (split, r) in &bench.splits {
+        out.push_str(&format!("\n[{split}] {} transcripts\n", r.transcripts));
+        out.push_str(
+            "rule                       precision  recall    F1   covered by a negation\n",
+        );
+        for (name, c) in [
+            ("phrases (before)", &r.phrases_before),
+            ("phrases + stance (now)", &r.phrases_now),
+            ("meaning + stance (now)", &r.meaning_now),
+        ] {
+            out.push_str(&format!(
+                "{name:<26} {:>9.2} {:>7.2} {:>5.2} {:>10}\n",
+                c.precision(),
+                c.recall(),
+                c.f1(),
+                c.covered_by_negation
+            ));
+        }
+        let medians: Vec<String> = r
+            .medians
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.0}"))
+            .collect();
+        out.push_str(&format!("median overall: {}\n", medians.join(", ")));
+        out.push_str(&format!(
+            "strong above weak: {:.0}% of pairs (median margin {:+.0}); above reciting: {:.0}% (median margin {:+.0})\n",
+            100.0 * r.strong_over_weak,
+            r.margin_over_weak,
+            100.0 * r.strong_over_reciting,
+            r.margin_over_reciting
+        ));
+    }
+    if let Some(ms) = bench.meaning_ms_per_minute {
+        out.push_str(&format!(
+            "\nmeaning matching: {ms:.0} ms per minute of answer (median), {:.0} ms for 3 minutes\n",
+            ms * 3.0
+        ));
+    }
+    out
+}
