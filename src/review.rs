@@ -120,9 +120,11 @@ fn answer_body(w: &mut String, answer: &AnswerView, width: usize) {
     let scores = [
         format!("Overall {:.0}/100", card.overall),
         format!("coverage {:.0}", card.coverage.score),
+        format!("specific {:.0}", card.specificity.score),
         format!("pace {:.0}", card.pace.score),
         format!("length {:.0}", card.length.score),
         format!("fillers {:.0}", card.fillers.score),
+        format!("hedges {:.0}", card.hedges.score),
     ];
     let _ = writeln!(w, "{}", join_wrapped(&scores, " · ", width));
     let _ = writeln!(w, "{}", join_wrapped(&vital_signs(card), " · ", width));
@@ -236,6 +238,12 @@ fn compare_tries(w: &mut String, tries: &[&AnswerView], width: usize) {
     );
     let _ = writeln!(w, "{}", row("wpm", &|c| format!("{:.0}", c.wpm)));
     let _ = writeln!(w, "{}", row("fillers", &|c| c.fillers.count.to_string()));
+    let _ = writeln!(w, "{}", row("hedges", &|c| c.hedges.count.to_string()));
+    let _ = writeln!(
+        w,
+        "{}",
+        row("specifics", &|c| c.specificity.count.to_string())
+    );
     let _ = writeln!(
         w,
         "{}",
@@ -595,6 +603,16 @@ pub fn markdown(view: &SessionView) -> String {
             w,
             "| Fillers | {:.0} | {} ({:.1} a minute) |",
             card.fillers.score, card.fillers.count, card.fillers.per_minute
+        );
+        let _ = writeln!(
+            w,
+            "| Specificity | {:.0} | {} concrete details ({:.1} a minute) |",
+            card.specificity.score, card.specificity.count, card.specificity.per_minute
+        );
+        let _ = writeln!(
+            w,
+            "| Hedges | {:.0} | {} ({:.1} a minute) |",
+            card.hedges.score, card.hedges.count, card.hedges.per_minute
         );
         if !card.coverage.concepts.is_empty() {
             let _ = writeln!(w, "\n### Concepts\n");
@@ -1000,7 +1018,9 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("Overall 68/100 · coverage 50 · pace 90 · length 50 · fillers 100\n"),
+            text.contains(
+                "Overall 68/100 · coverage 50 · specific 0 · pace 90 · length 50 · fillers 100\n"
+            ),
             "{text}"
         );
         assert!(text.contains("Missed   impact\n"), "{text}");

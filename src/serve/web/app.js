@@ -14,8 +14,8 @@
 const SVG_NS = "http://www.w3.org/2000/svg";
 /** Sessions listed at most. */
 const SESSIONS_LIMIT = 100;
-/** The four parts of a score, in scorecard order. */
-const SCORE_PARTS = ["coverage", "pace", "length", "fillers"];
+/** The parts of a score, in scorecard order. Older scorecards lack the last two. */
+const SCORE_PARTS = ["coverage", "specificity", "pace", "length", "fillers", "hedges"];
 
 /** Prompt text by id, once `/api/prompts` has answered. */
 let promptTexts = new Map();
@@ -329,7 +329,7 @@ function answerAudio(answer) {
 }
 
 function scoreTable(card) {
-  const rows = SCORE_PARTS.map((part) => {
+  const rows = SCORE_PARTS.filter((part) => card[part]).map((part) => {
     const score = card[part].score;
     return el("tr", {},
       el("th", { scope: "row" }, part[0].toUpperCase() + part.slice(1)),
@@ -350,8 +350,18 @@ function vitalSigns(card) {
     `${round0(card.speaking_seconds)} s of speech`,
     plural(card.word_count, "word", "words"),
     plural(card.fillers.count, "filler", "fillers"),
+    card.hedges ? plural(card.hedges.count, "hedge", "hedges") : null,
+    card.specificity ? plural(card.specificity.count, "concrete detail", "concrete details") : null,
     pauses,
-  ];
+  ].filter((part) => part !== null);
+}
+
+/** How a concept was matched, and what backs it, in a few words. */
+function conceptHow(c) {
+  const how = c.matched_by === "meaning" && c.similarity !== null && c.similarity !== undefined
+    ? `by meaning, ${c.similarity.toFixed(2)}` : "by phrase";
+  const backing = c.backed_by ? `backed by “${c.backed_by}”` : "named only";
+  return c.matched_by ? ` (${how}; ${backing})` : "";
 }
 
 function conceptLists(card) {
@@ -360,11 +370,14 @@ function conceptLists(card) {
   return el("div", { class: "concepts" },
     hit.length ? el("h4", {}, "Covered") : null,
     hit.length ? el("ul", { class: "covered" }, hit.map((c) =>
-      el("li", { class: "concept-covered" }, el("strong", {}, c.name), ` “${c.evidence ?? ""}”`,
-        c.at_seconds === null ? null : ` at ${clock(c.at_seconds)}`))) : null,
+      el("li", { class: c.backed_by || !c.matched_by ? "concept-covered" : "concept-covered concept-unbacked" },
+        el("strong", {}, c.name), ` “${c.evidence ?? ""}”`,
+        c.at_seconds === null ? null : ` at ${clock(c.at_seconds)}`, conceptHow(c)))) : null,
     missed.length ? el("h4", {}, "Missed") : null,
     missed.length ? el("ul", { class: "missed" }, missed.map((c) =>
-      el("li", { class: "concept-missed", title: c.follow_up || null }, c.name))) : null);
+      el("li", { class: "concept-missed", title: c.follow_up || null }, c.name,
+        (c.rejected || []).length ? ` (not counted: “${c.rejected[0].evidence}”, ${c.rejected[0].why})` : null))) : null,
+    el("p", { class: "coverage-method" }, `Matched by ${card.coverage.method || "phrases"}.`));
 }
 
 function feedbackList(card) {
