@@ -192,3 +192,64 @@ fn strong_answers_back_more_than_their_weak_and_reciting_twins() {
         }
     }
 }
+
+/// What `scripts/calibrate` records about the transcripts it made: answer and voice to the
+/// voice settings and the SHA-1 prefix of the text it was spoken from.
+fn manifest() -> BTreeMap<(String, String), String> {
+    let path = calibration_dir().join("asr/manifest.tsv");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}; make the transcripts with \
+             `scripts/calibrate --model PATH/ggml-tiny.en.bin`",
+            path.display()
+        )
+    });
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            assert_eq!(fields.len(), 4, "{}: bad line `{line}`", path.display());
+            ((fields[0].into(), fields[1].into()), fields[3].into())
+        })
+        .collect()
+}
+
+fn text_sha1(text: &str) -> String {
+    use sha1::{Digest, Sha1};
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let digest = Sha1::digest(one_line.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect::<String>()[..16].to_owned()
+}
+
+#[test]
+fn every_answer_has_three_current_transcripts_from_its_round_robin_voices() {
+    let set = calibration_set();
+    let made = manifest();
+    let mut problems = Vec::new();
+    for (i, answer) in set.answer.iter().enumerate() {
+        for k in 0..3 {
+            let voice = VOICES[(3 * i + k) % VOICES.len()];
+            let path = calibration_dir().join(format!("asr/{}.{voice}.json", answer.id));
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                problems.push(format!("{} is missing", path.display()));
+                continue;
+            };
+            let json: serde_json::Value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let heard = json["transcript"]["text"].as_str().unwrap_or("");
+            let seconds = json["duration_seconds"].as_f64().unwrap_or(0.0);
+            if heard.split_whitespace().count() < 10 || seconds < 5.0 {
+                problems.push(format!("{}: no real transcript", path.display()));
+            }
+            let key = (answer.id.clone(), voice.to_owned());
+            if made.get(&key) != Some(&text_sha1(&answer.text)) {
+                problems.push(format!("{}: made from an older text", path.display()));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{}\nremake them with `scripts/calibrate --model PATH/ggml-tiny.en.bin`",
+        problems.join("\n")
+    );
+}
