@@ -45,6 +45,14 @@ enum Command {
     Models(ModelsCommand),
     /// Score a recorded answer against a prompt's rubric.
     Score(ScoreArgs),
+    /// Transcribe a recording: where the voice is and the words, with times.
+    Transcribe {
+        /// The recording (WAV).
+        answer: PathBuf,
+        /// Print JSON (duration, speech regions, transcript): what the scoring bench replays.
+        #[arg(long)]
+        json: bool,
+    },
     /// Input and output sound devices, the defaults marked.
     Devices {
         #[arg(long)]
@@ -209,6 +217,16 @@ pub fn run() -> Result<ExitCode> {
         Command::Prompts(cmd) => prompts(&env, cmd),
         Command::Models(cmd) => models_cmd(&env, cmd),
         Command::Score(args) => score(env, args),
+        Command::Transcribe { answer, json } => {
+            let recording = audio::load_wav(&answer)?;
+            let heard = Engine::new(env).hear(&recording)?;
+            if json {
+                print_json(&heard)?;
+            } else {
+                print(&heard.transcript.text)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Devices { json } => devices_cmd(json),
         Command::Bench { what } => bench_cmd(env, what),
         Command::Serve { port } => {

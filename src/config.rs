@@ -202,7 +202,12 @@ mod tests {
         let path = dir.path().join("config.toml");
         std::fs::write(&path, "[score]\npause_secs = 3.0\n").unwrap();
         let err = load_config(&path).unwrap_err().to_string();
-        assert!(err.ends_with("config.toml:2:1: unknown field `pause_secs`, expected one of `pause_seconds`, `wpm`, `fillers`, `pace_window_seconds`, `fillers_per_minute_ok`"), "{err}");
+        assert!(
+            err.contains(
+                "config.toml:2:1: unknown field `pause_secs`, expected one of `pause_seconds`"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,10 +4,12 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
 
 use crate::audio::Recording;
 use crate::bank::Prompt;
 use crate::config::Env;
+use crate::meaning::MeaningMatches;
 use crate::score::{self, Answer, Scorecard};
 use crate::transcribe::{self, Transcriber, Transcript};
 use crate::vad::{self, SpeechRegion, VadSettings};
@@ -20,6 +22,27 @@ pub enum Words {
     Text(String),
     /// Words Whisper already transcribed while the answer was being spoken.
     Live(Vec<crate::transcribe::Word>),
+}
+
+/// Everything the scorer takes from the audio of one answer: its length, where the voice was,
+/// and the words. Saved as JSON, it lets scoring be replayed without audio or a model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeardAnswer {
+    pub duration_seconds: f64,
+    pub speech: Vec<SpeechRegion>,
+    pub transcript: Transcript,
+}
+
+impl HeardAnswer {
+    /// The scorer's view of it, with what the meaning stage found, if it ran.
+    pub fn answer<'a>(&'a self, meaning: Option<&'a MeaningMatches>) -> Answer<'a> {
+        Answer {
+            transcript: &self.transcript,
+            duration_seconds: self.duration_seconds,
+            speech: &self.speech,
+            meaning,
+        }
+    }
 }
 
 /// Holds what is expensive to set up (the Whisper model) across answers.
@@ -54,6 +77,18 @@ impl Engine {
             .resolve(&self.env.config.model.name)?)
     }
 
+    /// Detects speech and transcribes it: what `viva transcribe` prints, and what the scoring
+    /// bench replays without a model.
+    pub fn hear(&mut self, recording: &Recording) -> Result<HeardAnswer> {
+        let speech = vad::detect(&recording.samples, &VadSettings::default());
+        let transcript = self.transcript(recording, &speech, Words::Whisper)?;
+        Ok(HeardAnswer {
+            duration_seconds: recording.seconds(),
+            speech,
+            transcript,
+        })
+    }
+
     /// Detects speech, transcribes (or spreads the given words), and scores one answer.
     pub fn score(
         &mut self,
@@ -67,6 +102,7 @@ impl Engine {
             transcript: &transcript,
             duration_seconds: recording.seconds(),
             speech: &speech,
+            meaning: None,
         };
         Ok(score::score(prompt, answer, &self.env.config.score))
     }

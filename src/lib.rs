@@ -29,6 +29,7 @@ pub mod devices;
 pub mod engine;
 pub mod ggml;
 pub mod listen;
+pub mod meaning;
 pub mod models;
 pub mod report;
 pub mod review;

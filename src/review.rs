@@ -777,6 +777,11 @@ pub(crate) mod fixtures {
             at_seconds: hit.map(|(_, at)| at),
             weight: 1.0,
             follow_up: None,
+            credit: if hit.is_some() { 1.0 } else { 0.0 },
+            matched_by: hit.map(|_| crate::score::coverage::MatchedBy::Phrase),
+            similarity: None,
+            backed_by: None,
+            rejected: Vec::new(),
         }
     }
 
@@ -821,7 +826,10 @@ pub(crate) mod fixtures {
             coverage: CoverageScore {
                 score: coverage,
                 concepts,
+                method: "phrases only".into(),
             },
+            specificity: Default::default(),
+            hedges: Default::default(),
             fillers: FillerScore {
                 count: fillers.len(),
                 per_minute: 1.5,

@@ -977,6 +977,7 @@ mod tests {
             transcript: &transcript,
             duration_seconds: 5.0,
             speech: &[],
+            meaning: None,
         };
         let card = crate::score::score(&question.prompt, answer, &Default::default());
         let next = follow_up(question, &card).expect("a follow-up");

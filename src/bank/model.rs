@@ -53,6 +53,12 @@ pub struct Weights {
     pub length: f64,
     #[serde(default = "Weights::default_fillers")]
     pub fillers: f64,
+    /// Specifics: numbers, names, results and actions that show the answer is real.
+    #[serde(default = "Weights::default_specificity")]
+    pub specificity: f64,
+    /// Few hedges ("I think maybe…").
+    #[serde(default = "Weights::default_hedges")]
+    pub hedges: f64,
 }
 
 impl Weights {
@@ -60,18 +66,40 @@ impl Weights {
         0.5
     }
     fn default_pace() -> f64 {
-        0.2
-    }
-    fn default_length() -> f64 {
-        0.2
-    }
-    fn default_fillers() -> f64 {
         0.1
     }
+    fn default_length() -> f64 {
+        0.1
+    }
+    fn default_fillers() -> f64 {
+        0.05
+    }
+    fn default_specificity() -> f64 {
+        0.2
+    }
+    fn default_hedges() -> f64 {
+        0.05
+    }
 
-    /// The four weights in scorecard order, for sums and checks.
-    pub fn as_array(&self) -> [f64; 4] {
-        [self.coverage, self.pace, self.length, self.fillers]
+    /// Every weight, in scorecard order, for sums and checks.
+    pub fn as_array(&self) -> [f64; 6] {
+        [
+            self.coverage,
+            self.specificity,
+            self.pace,
+            self.length,
+            self.fillers,
+            self.hedges,
+        ]
+    }
+
+    /// The weights of what the answer says (coverage, specificity), and of how it is said
+    /// (pace, length, fillers, hedges).
+    pub fn content_and_delivery(&self) -> ([f64; 2], [f64; 4]) {
+        (
+            [self.coverage, self.specificity],
+            [self.pace, self.length, self.fillers, self.hedges],
+        )
     }
 }
 
@@ -82,6 +110,8 @@ impl Default for Weights {
             pace: Self::default_pace(),
             length: Self::default_length(),
             fillers: Self::default_fillers(),
+            specificity: Self::default_specificity(),
+            hedges: Self::default_hedges(),
         }
     }
 }
@@ -95,6 +125,8 @@ pub struct Concept {
     pub weight: f64,
     /// What the interviewer asks when an answer misses this concept.
     pub follow_up: Option<String>,
+    /// The idea in one plain sentence, for matching answers by meaning.
+    pub means: Option<String>,
 }
 
 /// A phrase that marks a weak answer, with the reason shown to the candidate.

@@ -3,8 +3,13 @@
 //! This module is pure: no I/O, no clock, no model. Everything it needs arrives in an
 //! [`Answer`] and a [`Prompt`]; everything it finds leaves in a [`Scorecard`].
 
+pub mod clauses;
+pub mod coverage;
 pub mod fillers;
+pub mod hedges;
+pub mod mention;
 pub mod phrase;
+pub mod specifics;
 pub mod structure;
 pub mod text;
 pub mod timing;
@@ -12,9 +17,13 @@ pub mod timing;
 use serde::{Deserialize, Serialize};
 
 use crate::bank::{Prompt, Structure, Weights};
+use crate::meaning::MeaningMatches;
 use crate::transcribe::Transcript;
 use crate::vad::SpeechRegion;
+use coverage::{AnswerText, CoverageRules, MatchedBy};
+use mention::Stance;
 use phrase::Phrase;
+use specifics::SpecificKind;
 use structure::StructureCheck;
 use text::{Normalizer, Token};
 pub use timing::{PaceWindow, Pause};
@@ -33,6 +42,16 @@ pub struct ScoringSettings {
     pub pace_window_seconds: f64,
     /// Fillers per minute that still score full marks.
     pub fillers_per_minute_ok: f64,
+    /// Hedges per minute that still score full marks.
+    pub hedges_per_minute_ok: f64,
+    /// A window of the answer at least this similar in meaning to a concept mentions it.
+    pub meaning_threshold: f64,
+    /// Credit for a concept mentioned with nothing concrete behind it (1 is full credit).
+    pub unbacked_credit: f64,
+    /// Specifics per minute of speech that score full marks for specificity.
+    pub specifics_per_minute: f64,
+    /// Fewest specifics that score full marks, however short the answer.
+    pub specifics_min: f64,
 }
 
 impl Default for ScoringSettings {
@@ -46,6 +65,11 @@ impl Default for ScoringSettings {
                 .collect(),
             pace_window_seconds: 15.0,
             fillers_per_minute_ok: 2.0,
+            hedges_per_minute_ok: 1.0,
+            meaning_threshold: 0.55,
+            unbacked_credit: 0.4,
+            specifics_per_minute: 6.0,
+            specifics_min: 4.0,
         }
     }
 }
@@ -58,6 +82,9 @@ pub struct Answer<'a> {
     pub duration_seconds: f64,
     /// Where the voice-activity detector heard speech.
     pub speech: &'a [SpeechRegion],
+    /// How close each window of the answer comes to each concept in meaning; `None` when no
+    /// sentence-embedding model is installed (coverage then goes by phrases alone).
+    pub meaning: Option<&'a MeaningMatches>,
 }
 
 /// Everything viva judged about one answer. Its JSON form is a contract (`viva score --json`,
@@ -76,6 +103,12 @@ pub struct Scorecard {
     pub pauses: Vec<Pause>,
     pub avoided: Vec<AvoidedPhrase>,
     pub structure: Option<StructureCheck>,
+    /// Numbers, names, results and actions: what shows the answer is real.
+    #[serde(default)]
+    pub specificity: SpecificityScore,
+    /// "I think", "maybe", "probably"…: how much the answer softens its claims.
+    #[serde(default)]
+    pub hedges: HedgeScore,
     pub weights: Weights,
     /// 0 to 100, from the rubric's weights, less a penalty for avoid phrases used.
     pub overall: f64,
@@ -104,6 +137,9 @@ pub struct LengthScore {
 pub struct CoverageScore {
     pub score: f64,
     pub concepts: Vec<ConceptResult>,
+    /// How concepts were matched: `phrases and meaning (MODEL)`, or `phrases only` and why.
+    #[serde(default)]
+    pub method: String,
 }
 
 /// Whether one rubric concept was covered, and the words that covered it.
@@ -118,6 +154,63 @@ pub struct ConceptResult {
     pub at_seconds: Option<f64>,
     pub weight: f64,
     pub follow_up: Option<String>,
+    /// How much of the concept's weight the answer earned: 1 when specifics back the
+    /// mention, less when it is only named, 0 when it is missing.
+    #[serde(default)]
+    pub credit: f64,
+    /// `phrase` or `meaning`.
+    #[serde(default)]
+    pub matched_by: Option<MatchedBy>,
+    /// For a match by meaning: the cosine similarity of the window to the concept.
+    #[serde(default)]
+    pub similarity: Option<f64>,
+    /// The specific near the mention that backs it ("12 percent", "Friday", "we rebuilt").
+    #[serde(default)]
+    pub backed_by: Option<String>,
+    /// Mentions that did not count, and why (negated, hypothetical, a stated value).
+    #[serde(default)]
+    pub rejected: Vec<RejectedMention>,
+}
+
+/// A mention of a concept that does not cover it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectedMention {
+    pub evidence: String,
+    pub at_seconds: f64,
+    pub stance: Stance,
+    pub why: String,
+}
+
+/// How concrete the answer is.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SpecificityScore {
+    pub score: f64,
+    pub count: usize,
+    pub per_minute: f64,
+    pub items: Vec<SpecificItem>,
+}
+
+/// One specific, outside the rubric's own phrases.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpecificItem {
+    pub text: String,
+    pub kind: SpecificKind,
+    pub at_seconds: f64,
+}
+
+/// How often the answer hedges.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HedgeScore {
+    pub count: usize,
+    pub per_minute: f64,
+    pub score: f64,
+    pub items: Vec<HedgeItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HedgeItem {
+    pub text: String,
+    pub at_seconds: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -203,44 +296,104 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
         },
     };
 
+    let words: Vec<&str> = transcript.words.iter().map(|w| w.text.as_str()).collect();
+    let found_specifics = specifics::find(&tokens, &words);
+    let story = prompt.structure == Some(Structure::Star);
+    let text = AnswerText::new(
+        &tokens,
+        &found_specifics,
+        &prompt.rubric.concepts,
+        &normalizer,
+        story,
+    );
+    let rules = CoverageRules {
+        meaning_threshold: settings.meaning_threshold,
+        unbacked_credit: settings.unbacked_credit,
+    };
     let concepts: Vec<ConceptResult> = prompt
         .rubric
         .concepts
         .iter()
-        .map(|concept| {
-            let earliest = concept
-                .any
+        .enumerate()
+        .map(|(index, concept)| {
+            let meaning = answer
+                .meaning
+                .filter(|m| m.similarity.len() == prompt.rubric.concepts.len())
+                .map(|m| (m, index));
+            let mentions = text.mentions(concept, meaning, &rules, &normalizer);
+            let best = AnswerText::best(&mentions, settings.unbacked_credit)
+                .filter(|m| m.credit(settings.unbacked_credit) > 0.0);
+            let rejected = mentions
                 .iter()
-                .filter_map(|p| {
-                    Phrase::new(p, &normalizer)
-                        .find(&tokens)
-                        .map(|m| (m, p.as_str()))
+                .filter(|m| m.stance != Stance::Stated)
+                .map(|m| RejectedMention {
+                    evidence: evidence(m.tokens.start, m.tokens.end - 1),
+                    at_seconds: word_time(m.tokens.start),
+                    stance: m.stance,
+                    why: m.stance.reason().to_owned(),
                 })
-                .min_by_key(|(m, _)| m.first_token);
+                .collect();
             ConceptResult {
                 name: concept.name.clone(),
-                hit: earliest.is_some(),
-                evidence: earliest.map(|(m, _)| evidence(m.first_token, m.last_token)),
-                phrase: earliest.map(|(_, p)| p.to_owned()),
-                at_seconds: earliest.map(|(m, _)| word_time(m.first_token)),
+                hit: best.is_some(),
+                evidence: best.map(|m| evidence(m.tokens.start, m.tokens.end - 1)),
+                phrase: best.and_then(|m| m.phrase.clone()),
+                at_seconds: best.map(|m| word_time(m.tokens.start)),
                 weight: concept.weight,
                 follow_up: concept.follow_up.clone(),
+                credit: best.map_or(0.0, |m| m.credit(settings.unbacked_credit)),
+                matched_by: best.map(|m| m.matched_by),
+                similarity: best.and_then(|m| m.similarity),
+                backed_by: best
+                    .and_then(|m| m.backing)
+                    .map(|t| transcript.words[tokens[t].word_index].text.clone()),
+                rejected,
             }
         })
         .collect();
     // Folded from +0.0: an empty float sum is -0.0, which prints as "-0".
     let total_weight = concepts.iter().fold(0.0, |sum, c| sum + c.weight);
-    let hit_weight = concepts
+    let earned = concepts
         .iter()
-        .filter(|c| c.hit)
-        .fold(0.0, |sum, c| sum + c.weight);
+        .fold(0.0, |sum, c| sum + c.weight * c.credit);
     let coverage = CoverageScore {
         score: if total_weight > 0.0 {
-            100.0 * hit_weight / total_weight
+            round1(100.0 * earned / total_weight)
         } else {
             100.0
         },
         concepts,
+        method: match answer.meaning {
+            Some(m) => format!("phrases and meaning ({})", m.model),
+            None => "phrases only: no sentence-embedding model is installed (run scripts/install-models)".into(),
+        },
+    };
+
+    let specificity = specificity_score(
+        &found_specifics,
+        &text.rubric_tokens,
+        &tokens,
+        transcript,
+        minutes,
+        settings,
+    );
+    let hedge_items: Vec<HedgeItem> = hedges::find(&tokens, &found_specifics)
+        .into_iter()
+        .map(|hit| HedgeItem {
+            text: hit.hedge.to_owned(),
+            at_seconds: word_time(hit.first_token),
+        })
+        .collect();
+    let hedge_rate = if minutes > 0.0 {
+        hedge_items.len() as f64 / minutes
+    } else {
+        0.0
+    };
+    let hedges = HedgeScore {
+        count: hedge_items.len(),
+        per_minute: hedge_rate,
+        score: filler_score(hedge_rate, settings.hedges_per_minute_ok, word_count),
+        items: hedge_items,
     };
 
     let filler_items: Vec<FillerItem> =
@@ -289,7 +442,8 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
     let weights = prompt.rubric.weights;
     let overall = overall_score(
         &weights,
-        [coverage.score, pace.score, length.score, fillers.score],
+        [coverage.score, specificity.score],
+        [pace.score, length.score, fillers.score, hedges.score],
         avoided.len(),
     );
 
@@ -306,6 +460,8 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
         pauses,
         avoided,
         structure,
+        specificity,
+        hedges,
         weights,
         overall,
         feedback: Vec::new(),
@@ -351,12 +507,72 @@ fn filler_score(per_minute: f64, allowance: f64, word_count: usize) -> f64 {
     (100.0 * (1.0 - over / FILLERS_PER_MINUTE_TO_ZERO)).clamp(0.0, 100.0)
 }
 
-fn overall_score(weights: &Weights, parts: [f64; 4], avoided: usize) -> f64 {
-    let w = weights.as_array();
-    let total: f64 = w.iter().sum();
-    let weighted: f64 = w.iter().zip(parts).map(|(w, s)| w * s).sum::<f64>() / total;
+/// The overall score: the weighted average of every part, except that how an answer is said
+/// counts only as far as what it says earns. Delivery points (pace, length, fillers, hedges) are
+/// scaled by the content score (coverage and specificity, weighted), so a fluent answer that
+/// says nothing scores low, and a strong story told haltingly still scores well.
+fn overall_score(weights: &Weights, content: [f64; 2], delivery: [f64; 4], avoided: usize) -> f64 {
+    let (content_weights, delivery_weights) = weights.content_and_delivery();
+    let content_total: f64 = content_weights.iter().sum();
+    let total = content_total + delivery_weights.iter().sum::<f64>();
+    let content_points: f64 = content_weights
+        .iter()
+        .zip(content)
+        .map(|(w, s)| w * s)
+        .sum();
+    let content_share = if content_total > 0.0 {
+        content_points / content_total / 100.0
+    } else {
+        1.0
+    };
+    let delivery_points: f64 = delivery_weights
+        .iter()
+        .zip(delivery)
+        .map(|(w, s)| w * s * content_share)
+        .sum();
+    let weighted = (content_points + delivery_points) / total;
     let penalty = (avoided as f64 * AVOID_PENALTY).min(AVOID_PENALTY_MAX);
-    ((weighted - penalty).clamp(0.0, 100.0) * 10.0).round() / 10.0
+    round1((weighted - penalty).clamp(0.0, 100.0))
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// Specifics outside the rubric's own phrases, against a target that grows with the answer's
+/// length but never falls below `specifics_min`.
+fn specificity_score(
+    found: &[specifics::Specific],
+    rubric_tokens: &[bool],
+    tokens: &[Token],
+    transcript: &Transcript,
+    minutes: f64,
+    settings: &ScoringSettings,
+) -> SpecificityScore {
+    let items: Vec<SpecificItem> = found
+        .iter()
+        .filter(|s| !rubric_tokens[s.token])
+        .map(|s| {
+            let word = &transcript.words[tokens[s.token].word_index];
+            SpecificItem {
+                text: word.text.clone(),
+                kind: s.kind,
+                at_seconds: word.start,
+            }
+        })
+        .collect();
+    let count = items.len();
+    let target = (settings.specifics_per_minute * minutes).max(settings.specifics_min);
+    SpecificityScore {
+        score: round1((100.0 * count as f64 / target).min(100.0)),
+        count,
+        per_minute: if minutes > 0.0 {
+            count as f64 / minutes
+        } else {
+            0.0
+        },
+        items,
+    }
 }
 
 /// Plain-language advice, ranked by how many overall points each problem costs.
@@ -513,6 +729,7 @@ mod tests {
             any: any.iter().map(|s| s.to_string()).collect(),
             weight,
             follow_up: None,
+            means: None,
         };
         Prompt {
             id: "p".into(),
@@ -565,6 +782,7 @@ mod tests {
             transcript: &t,
             duration_seconds: 60.0,
             speech: &speech,
+            meaning: None,
         };
         score(&prompt(structure), answer, &ScoringSettings::default())
     }
@@ -573,7 +791,7 @@ mod tests {
     const STRONG: &str = "We would serve video from Open Connect appliances inside partner \
         networks so the edge cache absorbs peak demand and keeps cost per stream low while the \
         control plane stays in the cloud and every region can fail over within minutes during \
-        big launches";
+        big launches like Stranger Things in 2022 when traffic doubled in 3 hours";
 
     #[test]
     fn a_strong_answer_on_pace_and_time_scores_full_marks() {
@@ -588,9 +806,9 @@ mod tests {
 
     #[test]
     fn coverage_is_weighted_by_concept() {
-        let c = card("we keep the cost down", 140.0, None);
+        let c = card("we kept the cost down to 2 cents a stream", 140.0, None);
         assert_eq!(c.coverage.score, 25.0);
-        let c = card("an edge cache near viewers", 140.0, None);
+        let c = card("an edge cache near viewers in Brazil", 140.0, None);
         assert_eq!(c.coverage.score, 75.0);
         assert_eq!(
             c.coverage.concepts[0].evidence.as_deref(),
@@ -683,27 +901,48 @@ mod tests {
 
     #[test]
     fn overall_follows_the_rubric_weights() {
-        let weights = Weights {
-            coverage: 1.0,
-            pace: 0.0,
+        let only = |coverage, specificity, pace| Weights {
+            coverage,
+            specificity,
+            pace,
             length: 0.0,
             fillers: 0.0,
+            hedges: 0.0,
         };
+        let delivery = [100.0, 100.0, 100.0, 100.0];
         assert_eq!(
-            overall_score(&weights, [40.0, 100.0, 100.0, 100.0], 0),
+            overall_score(&only(1.0, 0.0, 0.0), [40.0, 0.0], delivery, 0),
             40.0
         );
         assert_eq!(
-            overall_score(&weights, [40.0, 100.0, 100.0, 100.0], 10),
+            overall_score(&only(1.0, 0.0, 0.0), [40.0, 0.0], delivery, 10),
             20.0
         );
+        assert_eq!(
+            overall_score(&only(1.0, 1.0, 0.0), [40.0, 80.0], delivery, 0),
+            60.0
+        );
+    }
+
+    #[test]
+    fn delivery_counts_only_as_far_as_content_earns() {
         let even = Weights {
             coverage: 1.0,
+            specificity: 0.0,
             pace: 1.0,
-            length: 1.0,
-            fillers: 1.0,
+            length: 0.0,
+            fillers: 0.0,
+            hedges: 0.0,
         };
-        assert_eq!(overall_score(&even, [0.0, 100.0, 100.0, 0.0], 0), 50.0);
+        let perfect_delivery = [100.0, 100.0, 100.0, 100.0];
+        // Nothing said: perfect pace earns nothing.
+        assert_eq!(overall_score(&even, [0.0, 0.0], perfect_delivery, 0), 0.0);
+        // Half the content: pace earns half its points.
+        assert_eq!(overall_score(&even, [50.0, 0.0], perfect_delivery, 0), 50.0);
+        assert_eq!(
+            overall_score(&even, [100.0, 0.0], perfect_delivery, 0),
+            100.0
+        );
     }
 
     #[test]

@@ -1,0 +1,259 @@
+//! What a mention of a concept is worth: said as done, denied ("I didn't really…"), only
+//! imagined ("I would…"), or only held as a value ("I think X is important").
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use super::text::Token;
+
+/// How a mention of a concept stands in its clause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stance {
+    /// Said as something that is or was done.
+    Stated,
+    /// Denied: "I didn't really take ownership", "we never ran a retrospective".
+    Negated,
+    /// Only imagined, in a story that should say what happened: "I would take ownership".
+    Hypothetical,
+    /// Only a value held: "I think ownership is really important".
+    ValueOnly,
+}
+
+impl Stance {
+    /// Why a mention of this stance covers nothing, for the scorecard.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Stance::Stated => "stated",
+            Stance::Negated => "negated",
+            Stance::Hypothetical => "hypothetical: says what you would do, not what you did",
+            Stance::ValueOnly => "a stated value, not something done",
+        }
+    }
+}
+
+/// Words that deny what follows them in their clause. "without" is absent on purpose:
+/// "I decided without waiting for sign-off" is the strong answer.
+const NEGATORS: &[&str] = &[
+    "not", "never", "no", "dont", "didnt", "doesnt", "wasnt", "werent", "isnt", "arent", "cant",
+    "cannot", "couldnt", "wouldnt", "wont", "shouldnt", "havent", "hasnt", "hadnt", "nobody",
+    "nothing", "neither", "nor", "hardly", "barely",
+];
+/// Words that reject what comes right after them: "rather than blame the team".
+const REJECTORS: &[&str] = &["instead", "rather"];
+/// How many tokens before a mention a rejector may stand.
+const REJECTOR_REACH: usize = 3;
+
+/// Modal words that make a clause about what might be, not what was.
+const MODALS: &[&str] = &[
+    "would",
+    "could",
+    "might",
+    "should",
+    "id",
+    "wed",
+    "youd",
+    "theyd",
+    "if",
+    "hope",
+    "hopefully",
+    "ideally",
+];
+
+/// Adjectives that, after "is" or "are", state a value: "communication is key".
+const VALUE_ADJECTIVES: &[&str] = &[
+    "important",
+    "key",
+    "crucial",
+    "essential",
+    "vital",
+    "critical",
+    "valuable",
+    "necessary",
+    "fundamental",
+    "paramount",
+];
+const COPULAS: &[&str] = &["is", "are", "was", "be", "its", "thats"];
+/// Verbs that state a value held: "I value", "I believe in", "it matters".
+const VALUE_VERBS: &[(&str, &str)] = &[
+    ("value", ""),
+    ("believe", "in"),
+    ("matters", ""),
+    ("matter", ""),
+    ("passionate", "about"),
+    ("care", "about"),
+    ("prioritize", ""),
+];
+
+/// The stance of the mention at `span` inside `clause`. `story` says whether the prompt asks
+/// for something that happened, where "would" means it did not.
+pub fn stance(tokens: &[Token], clause: Range<usize>, span: Range<usize>, story: bool) -> Stance {
+    let before_and_inside = &tokens[clause.start..span.end.min(clause.end).max(clause.start)];
+    if before_and_inside
+        .iter()
+        .any(|t| NEGATORS.contains(&t.norm.as_str()))
+    {
+        return Stance::Negated;
+    }
+    let reach = &tokens[span.start.saturating_sub(REJECTOR_REACH).max(clause.start)..span.start];
+    if reach.iter().any(|t| REJECTORS.contains(&t.norm.as_str())) {
+        return Stance::Negated;
+    }
+    let whole = &tokens[clause.clone()];
+    if is_value_statement(whole) {
+        return Stance::ValueOnly;
+    }
+    if story && whole.iter().any(|t| MODALS.contains(&t.norm.as_str())) {
+        return Stance::Hypothetical;
+    }
+    Stance::Stated
+}
+
+fn is_value_statement(clause: &[Token]) -> bool {
+    let words: Vec<&str> = clause.iter().map(|t| t.norm.as_str()).collect();
+    let copula_value = words.windows(2).chain(words.windows(3)).any(|w| {
+        COPULAS.contains(&w[0])
+            && w[1..].iter().enumerate().all(|(i, word)| {
+                let last = i == w.len() - 2;
+                if last {
+                    VALUE_ADJECTIVES.contains(word)
+                } else {
+                    matches!(
+                        *word,
+                        "really" | "very" | "so" | "super" | "most" | "extremely"
+                    )
+                }
+            })
+    });
+    let value_verb = words.iter().enumerate().any(|(i, word)| {
+        VALUE_VERBS.iter().any(|(verb, then)| {
+            *word == *verb && (then.is_empty() || words.get(i + 1) == Some(then))
+        })
+    });
+    copula_value || value_verb
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::clauses;
+    use super::super::phrase::Phrase;
+    use super::super::text::Normalizer;
+    use super::*;
+
+    /// The stance of `phrase`'s first match in `answer`.
+    fn stance_of(answer: &str, phrase: &str, story: bool) -> Stance {
+        let n = Normalizer::default();
+        let tokens = n.tokenize_text(answer);
+        let m = Phrase::new(phrase, &n)
+            .find(&tokens)
+            .expect("phrase present");
+        let clause = clauses::containing(&clauses::clauses(&tokens), m.first_token);
+        stance(&tokens, clause, m.first_token..m.last_token + 1, story)
+    }
+
+    #[test]
+    fn a_plain_past_action_is_stated() {
+        assert_eq!(
+            stance_of(
+                "I took ownership of the miss with my director",
+                "took ownership",
+                true
+            ),
+            Stance::Stated
+        );
+    }
+
+    #[test]
+    fn a_denied_mention_is_negated() {
+        assert_eq!(
+            stance_of(
+                "I didn't really take ownership of it",
+                "take ownership",
+                true
+            ),
+            Stance::Negated
+        );
+        assert_eq!(
+            stance_of("we never ran a post mortem", "post mortem", true),
+            Stance::Negated
+        );
+        assert_eq!(
+            stance_of(
+                "I do not really reverse decisions",
+                "reverse decisions",
+                false
+            ),
+            Stance::Negated
+        );
+    }
+
+    #[test]
+    fn a_negation_does_not_reach_past_but() {
+        assert_eq!(
+            stance_of(
+                "I didn't wait, but I took ownership",
+                "took ownership",
+                true
+            ),
+            Stance::Stated
+        );
+    }
+
+    #[test]
+    fn without_is_not_a_negation() {
+        assert_eq!(
+            stance_of(
+                "I made the call without waiting for sign off",
+                "made the call",
+                true
+            ),
+            Stance::Stated
+        );
+    }
+
+    #[test]
+    fn rather_than_rejects_what_follows() {
+        assert_eq!(
+            stance_of(
+                "rather than blame the vendor I fixed it",
+                "blame the vendor",
+                true
+            ),
+            Stance::Negated
+        );
+    }
+
+    #[test]
+    fn would_is_hypothetical_only_in_a_story() {
+        assert_eq!(
+            stance_of("I would take ownership of it", "take ownership", true),
+            Stance::Hypothetical
+        );
+        assert_eq!(
+            stance_of("we would cache the catalog at the edge", "cache", false),
+            Stance::Stated
+        );
+    }
+
+    #[test]
+    fn a_stated_value_is_value_only() {
+        assert_eq!(
+            stance_of("I think ownership is really important", "ownership", true),
+            Stance::ValueOnly
+        );
+        assert_eq!(
+            stance_of("I believe in candor with my team", "candor", true),
+            Stance::ValueOnly
+        );
+        assert_eq!(
+            stance_of(
+                "the key metric was rebuffering per region",
+                "rebuffering",
+                false
+            ),
+            Stance::Stated,
+            "key before a noun is not a value statement"
+        );
+    }
+}
