@@ -79,7 +79,10 @@ fn every_answer_names_a_prompt_in_the_bank() {
         .filter(|a| bank.prompt(&a.prompt).is_err())
         .map(|a| format!("{} -> {}", a.id, a.prompt))
         .collect();
-    assert!(unknown.is_empty(), "answers name unknown prompts: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "answers name unknown prompts: {unknown:?}"
+    );
 }
 
 #[test]
@@ -115,7 +118,11 @@ fn answer_ids_are_unique_and_texts_are_not_empty() {
     let set = calibration_set();
     let mut seen = BTreeSet::new();
     for answer in &set.answer {
-        assert!(seen.insert(&answer.id), "answer id `{}` is used twice", answer.id);
+        assert!(
+            seen.insert(&answer.id),
+            "answer id `{}` is used twice",
+            answer.id
+        );
         assert!(
             answer.text.split_whitespace().count() >= 30,
             "answer `{}` is too short to speak as an answer",
@@ -164,9 +171,15 @@ fn the_set_is_large_and_varied_enough_to_measure_with() {
         .count();
     assert!(prompts.len() >= 16, "only {} prompts", prompts.len());
     assert!(set.answer.len() >= 58, "only {} answers", set.answer.len());
-    assert!(negated_or_hedged >= 10, "only {negated_or_hedged} negated or hedged answers");
+    assert!(
+        negated_or_hedged >= 10,
+        "only {negated_or_hedged} negated or hedged answers"
+    );
     let share = holdout.len() as f64 / prompts.len() as f64;
-    assert!((0.25..=0.4).contains(&share), "holdout is {share:.2} of the prompts");
+    assert!(
+        (0.25..=0.4).contains(&share),
+        "holdout is {share:.2} of the prompts"
+    );
     assert!(
         holdout_categories.len() >= 4,
         "holdout spans only {holdout_categories:?}"
@@ -180,9 +193,11 @@ fn strong_answers_back_more_than_their_weak_and_reciting_twins() {
     let set = calibration_set();
     let backed = |a: &Answer| a.concepts.values().filter(|l| **l == Label::Backed).count();
     for strong in set.answer.iter().filter(|a| a.kind == Kind::Strong) {
-        for twin in set.answer.iter().filter(|a| {
-            a.prompt == strong.prompt && matches!(a.kind, Kind::Weak | Kind::Reciting)
-        }) {
+        for twin in set
+            .answer
+            .iter()
+            .filter(|a| a.prompt == strong.prompt && matches!(a.kind, Kind::Weak | Kind::Reciting))
+        {
             assert!(
                 backed(twin) < backed(strong),
                 "{} backs as many concepts as {}",
@@ -218,7 +233,11 @@ fn text_sha1(text: &str) -> String {
     use sha1::{Digest, Sha1};
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     let digest = Sha1::digest(one_line.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect::<String>()[..16].to_owned()
+    digest
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()[..16]
+        .to_owned()
 }
 
 #[test]
@@ -234,8 +253,8 @@ fn every_answer_has_three_current_transcripts_from_its_round_robin_voices() {
                 problems.push(format!("{} is missing", path.display()));
                 continue;
             };
-            let json: serde_json::Value = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let json: serde_json::Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             let heard = json["transcript"]["text"].as_str().unwrap_or("");
             let seconds = json["duration_seconds"].as_f64().unwrap_or(0.0);
             if heard.split_whitespace().count() < 10 || seconds < 5.0 {
