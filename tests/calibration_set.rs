@@ -1,0 +1,274 @@
+//! The calibration set (`calibration/answers.toml`) is well formed against the bank it labels:
+//! every answer names a real prompt, labels every concept of that prompt's rubric and nothing
+//! else, and every prompt in the set has its strong, weak and reciting twins in one split.
+//! The set is data for measuring the scorer, so these checks never call the scorer.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use viva::bank::{self, Bank, BankSource};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CalibrationSet {
+    answer: Vec<Answer>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Answer {
+    id: String,
+    prompt: String,
+    kind: Kind,
+    split: Split,
+    text: String,
+    /// Concept name to hand label.
+    concepts: BTreeMap<String, Label>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    Strong,
+    Weak,
+    Reciting,
+    Negated,
+    Hedged,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Split {
+    Tune,
+    Holdout,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Label {
+    Backed,
+    Mentioned,
+    Absent,
+}
+
+/// The voices `scripts/calibrate` speaks with; transcript files are named after them.
+const VOICES: [&str; 5] = ["espeak", "slt", "rms", "awb", "hts"];
+
+fn calibration_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("calibration")
+}
+
+fn calibration_set() -> CalibrationSet {
+    let path = calibration_dir().join("answers.toml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn builtin_bank() -> Bank {
+    bank::load(&[BankSource::Builtin]).unwrap_or_else(|e| panic!("the built-in bank: {e}"))
+}
+
+#[test]
+fn every_answer_names_a_prompt_in_the_bank() {
+    let bank = builtin_bank();
+    let unknown: Vec<String> = calibration_set()
+        .answer
+        .iter()
+        .filter(|a| bank.prompt(&a.prompt).is_err())
+        .map(|a| format!("{} -> {}", a.id, a.prompt))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "answers name unknown prompts: {unknown:?}"
+    );
+}
+
+#[test]
+fn every_concept_of_the_prompt_is_labelled_and_no_other() {
+    let bank = builtin_bank();
+    let mut problems = Vec::new();
+    for answer in calibration_set().answer {
+        let Ok(prompt) = bank.prompt(&answer.prompt) else {
+            continue; // reported by every_answer_names_a_prompt_in_the_bank
+        };
+        let rubric: BTreeSet<&str> = prompt
+            .rubric
+            .concepts
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        let labelled: BTreeSet<&str> = answer.concepts.keys().map(String::as_str).collect();
+        for missing in rubric.difference(&labelled) {
+            problems.push(format!("{}: concept `{missing}` has no label", answer.id));
+        }
+        for unknown in labelled.difference(&rubric) {
+            problems.push(format!(
+                "{}: `{unknown}` is not a concept of {}",
+                answer.id, answer.prompt
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn answer_ids_are_unique_and_texts_are_not_empty() {
+    let set = calibration_set();
+    let mut seen = BTreeSet::new();
+    for answer in &set.answer {
+        assert!(
+            seen.insert(&answer.id),
+            "answer id `{}` is used twice",
+            answer.id
+        );
+        assert!(
+            answer.text.split_whitespace().count() >= 30,
+            "answer `{}` is too short to speak as an answer",
+            answer.id
+        );
+    }
+}
+
+#[test]
+fn every_prompt_has_strong_weak_and_reciting_twins_in_one_split() {
+    let mut by_prompt: HashMap<&str, Vec<&Answer>> = HashMap::new();
+    let set = calibration_set();
+    for answer in &set.answer {
+        by_prompt.entry(&answer.prompt).or_default().push(answer);
+    }
+    for (prompt, answers) in by_prompt {
+        let kinds: BTreeSet<Kind> = answers.iter().map(|a| a.kind).collect();
+        for twin in [Kind::Strong, Kind::Weak, Kind::Reciting] {
+            assert!(kinds.contains(&twin), "{prompt} has no {twin:?} answer");
+        }
+        let splits: BTreeSet<bool> = answers.iter().map(|a| a.split == Split::Tune).collect();
+        assert_eq!(splits.len(), 1, "answers to {prompt} are in both splits");
+    }
+}
+
+#[test]
+fn the_set_is_large_and_varied_enough_to_measure_with() {
+    let bank = builtin_bank();
+    let set = calibration_set();
+    let prompts: BTreeSet<&str> = set.answer.iter().map(|a| a.prompt.as_str()).collect();
+    let holdout: BTreeSet<&str> = set
+        .answer
+        .iter()
+        .filter(|a| a.split == Split::Holdout)
+        .map(|a| a.prompt.as_str())
+        .collect();
+    let holdout_categories: BTreeSet<&str> = holdout
+        .iter()
+        .filter_map(|id| bank.prompt(id).ok())
+        .map(|p| p.category.as_str())
+        .collect();
+    let negated_or_hedged = set
+        .answer
+        .iter()
+        .filter(|a| matches!(a.kind, Kind::Negated | Kind::Hedged))
+        .count();
+    assert!(prompts.len() >= 16, "only {} prompts", prompts.len());
+    assert!(set.answer.len() >= 58, "only {} answers", set.answer.len());
+    assert!(
+        negated_or_hedged >= 10,
+        "only {negated_or_hedged} negated or hedged answers"
+    );
+    let share = holdout.len() as f64 / prompts.len() as f64;
+    assert!(
+        (0.25..=0.4).contains(&share),
+        "holdout is {share:.2} of the prompts"
+    );
+    assert!(
+        holdout_categories.len() >= 4,
+        "holdout spans only {holdout_categories:?}"
+    );
+}
+
+#[test]
+fn strong_answers_back_more_than_their_weak_and_reciting_twins() {
+    // A sanity check on the labels themselves: if a weak twin were labelled as well backed as
+    // the strong one, the pair could not tell a scorer anything.
+    let set = calibration_set();
+    let backed = |a: &Answer| a.concepts.values().filter(|l| **l == Label::Backed).count();
+    for strong in set.answer.iter().filter(|a| a.kind == Kind::Strong) {
+        for twin in set
+            .answer
+            .iter()
+            .filter(|a| a.prompt == strong.prompt && matches!(a.kind, Kind::Weak | Kind::Reciting))
+        {
+            assert!(
+                backed(twin) < backed(strong),
+                "{} backs as many concepts as {}",
+                twin.id,
+                strong.id
+            );
+        }
+    }
+}
+
+/// What `scripts/calibrate` records about the transcripts it made: answer and voice to the
+/// voice settings and the SHA-1 prefix of the text it was spoken from.
+fn manifest() -> BTreeMap<(String, String), String> {
+    let path = calibration_dir().join("asr/manifest.tsv");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}; make the transcripts with \
+             `scripts/calibrate --model PATH/ggml-tiny.en.bin`",
+            path.display()
+        )
+    });
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<&str> = line.split('\t').collect();
+            assert_eq!(fields.len(), 4, "{}: bad line `{line}`", path.display());
+            ((fields[0].into(), fields[1].into()), fields[3].into())
+        })
+        .collect()
+}
+
+fn text_sha1(text: &str) -> String {
+    use sha1::{Digest, Sha1};
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let digest = Sha1::digest(one_line.as_bytes());
+    digest
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()[..16]
+        .to_owned()
+}
+
+#[test]
+fn every_answer_has_three_current_transcripts_from_its_round_robin_voices() {
+    let set = calibration_set();
+    let made = manifest();
+    let mut problems = Vec::new();
+    for (i, answer) in set.answer.iter().enumerate() {
+        for k in 0..3 {
+            let voice = VOICES[(3 * i + k) % VOICES.len()];
+            let path = calibration_dir().join(format!("asr/{}.{voice}.json", answer.id));
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                problems.push(format!("{} is missing", path.display()));
+                continue;
+            };
+            let json: serde_json::Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let heard = json["transcript"]["text"].as_str().unwrap_or("");
+            let seconds = json["duration_seconds"].as_f64().unwrap_or(0.0);
+            if heard.split_whitespace().count() < 10 || seconds < 5.0 {
+                problems.push(format!("{}: no real transcript", path.display()));
+            }
+            let key = (answer.id.clone(), voice.to_owned());
+            if made.get(&key) != Some(&text_sha1(&answer.text)) {
+                problems.push(format!("{}: made from an older text", path.display()));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "{}\nremake them with `scripts/calibrate --model PATH/ggml-tiny.en.bin`",
+        problems.join("\n")
+    );
+}
