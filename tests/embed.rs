@@ -50,6 +50,7 @@ fn embeddings_match_the_numpy_reference_within_1e_4() {
             worst = worst.max((a - b).abs());
         }
     }
+    println!("largest difference from the numpy reference: {worst:e}");
     assert!(
         worst < 1e-4,
         "largest difference from the reference: {worst}"
