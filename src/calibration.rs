@@ -92,6 +92,39 @@ impl CalibrationSet {
         }
         Ok(Self { answers, spoken })
     }
+
+    /// Adds every answer's written text as a transcript of its own (voice `text`), spoken
+    /// evenly at 150 words a minute: how the scorer does when Whisper makes no mistakes.
+    pub fn with_written_text(mut self) -> Self {
+        const WPM: f64 = 150.0;
+        for (answer, labelled) in self.answers.iter().enumerate() {
+            let words = labelled.text.split_whitespace().count();
+            let seconds = words as f64 * 60.0 / WPM;
+            let speech = vec![crate::vad::SpeechRegion {
+                start: 0.5,
+                end: 0.5 + seconds,
+            }];
+            let transcript =
+                crate::transcribe::transcript_from_text(&labelled.text, &speech, seconds + 1.0);
+            self.spoken.push(Spoken {
+                answer,
+                voice: "text".into(),
+                heard: HeardAnswer {
+                    duration_seconds: seconds + 1.0,
+                    speech,
+                    transcript,
+                },
+            });
+        }
+        self
+    }
+
+    /// Only the transcripts of one kind of source: `asr` (every voice) or `text`.
+    pub fn only(mut self, source: &str) -> Self {
+        self.spoken
+            .retain(|s| (s.voice == "text") == (source == "text"));
+        self
+    }
 }
 
 /// Concept detection counts against the labels (a concept is there when labelled `backed` or

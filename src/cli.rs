@@ -128,6 +128,9 @@ enum BenchCommand {
         /// Also print the figures over a range of meaning thresholds.
         #[arg(long)]
         sweep: bool,
+        /// Score the answers' written text instead of Whisper's transcripts.
+        #[arg(long)]
+        text: bool,
         #[arg(long)]
         json: bool,
     },
@@ -389,8 +392,9 @@ fn bench_cmd(env: Env, what: Option<BenchCommand>) -> Result<ExitCode> {
             dir,
             threshold,
             sweep,
+            text,
             json,
-        }) => scoring_bench(&env, &dir, threshold, sweep, json)?,
+        }) => scoring_bench(&env, &dir, threshold, sweep, text, json)?,
         Some(BenchCommand::Latency {
             input,
             prompt,
@@ -453,11 +457,16 @@ fn scoring_bench(
     dir: &std::path::Path,
     threshold: Option<f64>,
     sweep: bool,
+    text: bool,
     json: bool,
 ) -> Result<()> {
     use crate::calibration::{self, CalibrationSet, ScoringBench};
     let bank = load_bank(env)?;
-    let set = CalibrationSet::load(dir)?;
+    let set = if text {
+        CalibrationSet::load(dir)?.with_written_text().only("text")
+    } else {
+        CalibrationSet::load(dir)?
+    };
     let encoder = crate::engine::load_encoder(env)?;
     let encoder_ref = encoder.as_deref();
     let (meanings, ms) = calibration::meanings(&set, &bank, encoder_ref)?;
@@ -739,8 +748,13 @@ fn models_cmd(env: &Env, cmd: ModelsCommand) -> Result<ExitCode> {
         }
         ModelsCommand::Import { paths, name, dir } => {
             let dir = dir.unwrap_or_else(|| env.models_dir());
-            let imported = crate::import::import(&paths, name.as_deref(), &dir)?;
-            print(&format!("{}", imported.path.display()))?;
+            if crate::embed::install::is_sentence_encoder(&paths) {
+                let installed = crate::embed::install::import(&paths, &dir)?;
+                print(&format!("{}", installed.display()))?;
+            } else {
+                let imported = crate::import::import(&paths, name.as_deref(), &dir)?;
+                print(&format!("{}", imported.path.display()))?;
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -45,15 +45,26 @@ impl HeardAnswer {
     }
 }
 
-/// The sentence-embedding model for matching by meaning, when one is installed.
-pub fn load_encoder(_env: &Env) -> Result<Option<Box<dyn crate::meaning::Encode>>> {
-    Ok(None)
+/// The sentence-embedding model for matching by meaning, when one is installed. Absent, viva
+/// scores by phrases and the scorecard says so; present but broken, it is an error that names
+/// the file and the fix.
+pub fn load_encoder(env: &Env) -> Result<Option<Box<dyn crate::meaning::Encode>>> {
+    let explicit = std::env::var_os("VIVA_EMBEDDER").map(PathBuf::from);
+    let Some(dir) = crate::meaning::encoder_dir(explicit.as_deref(), &env.model_search().dirs)
+    else {
+        return Ok(None);
+    };
+    let encoder = crate::embed::SentenceEncoder::load(&dir)?;
+    Ok(Some(Box::new(encoder)))
 }
 
 /// Holds what is expensive to set up (the Whisper model) across answers.
 pub struct Engine {
     env: Env,
     transcriber: Option<Transcriber>,
+    /// The sentence-embedding model, loaded on the first answer; `Some(None)` when none is
+    /// installed.
+    encoder: Option<Option<Box<dyn crate::meaning::Encode>>>,
 }
 
 impl Engine {
@@ -61,6 +72,7 @@ impl Engine {
         Self {
             env,
             transcriber: None,
+            encoder: None,
         }
     }
 
@@ -123,13 +135,30 @@ impl Engine {
     ) -> Result<Scorecard> {
         let speech = vad::detect(&recording.samples, &VadSettings::default());
         let transcript = self.transcript(recording, &speech, words)?;
+        let meaning = self.meaning(prompt, &transcript)?;
         let answer = Answer {
             transcript: &transcript,
             duration_seconds: recording.seconds(),
             speech: &speech,
-            meaning: None,
+            meaning: meaning.as_ref(),
         };
         Ok(score::score(prompt, answer, &self.env.config.score))
+    }
+
+    /// Loads the sentence-embedding model now rather than on the first answer.
+    pub fn encoder(&mut self) -> Result<Option<&dyn crate::meaning::Encode>> {
+        if self.encoder.is_none() {
+            self.encoder = Some(load_encoder(&self.env)?);
+        }
+        Ok(self.encoder.as_ref().and_then(|e| e.as_deref()))
+    }
+
+    /// How close each window of the answer comes to each concept, when the model is there.
+    fn meaning(&mut self, prompt: &Prompt, transcript: &Transcript) -> Result<Option<MeaningMatches>> {
+        match self.encoder()? {
+            Some(encoder) => Ok(Some(crate::meaning::match_concepts(encoder, prompt, transcript)?)),
+            None => Ok(None),
+        }
     }
 
     fn transcript(

@@ -14,6 +14,7 @@
 //! - [`transcribe`]: Whisper through whisper-rs, words with times.
 //! - [`score`]: transcript + timing + rubric in, [`score::Scorecard`] out; no I/O.
 //! - [`report`]: the scorecard and bank as a person reads them.
+//! - [`embed`]: sentence embeddings (all-MiniLM-L6-v2) for comparing answers by meaning.
 //! - [`engine`]: walks one answer through the stages; the CLI is a door into it.
 //! - [`ggml`]: checks a model file is whole before whisper.cpp loads it.
 //! - [`models`]: which Whisper models exist, where they are, downloading them.
@@ -28,6 +29,7 @@ pub mod calibration;
 pub mod cli;
 pub mod config;
 pub mod devices;
+pub mod embed;
 pub mod engine;
 pub mod ggml;
 pub mod import;

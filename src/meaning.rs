@@ -22,6 +22,31 @@ pub trait Encode {
     fn encode(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<f32>>>;
 }
 
+impl Encode for crate::embed::SentenceEncoder {
+    fn model_name(&self) -> &str {
+        crate::embed::MODEL_DIR_NAME
+    }
+
+    fn encode(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<f32>>> {
+        Ok(crate::embed::SentenceEncoder::encode(self, texts)?
+            .into_iter()
+            .map(|e| e.to_vec())
+            .collect())
+    }
+}
+
+/// Where the sentence-embedding model is looked for: `VIVA_EMBEDDER` (a directory), then
+/// `./models/all-minilm-l6-v2`, then `$VIVA_HOME/models/all-minilm-l6-v2`.
+pub fn encoder_dir(explicit: Option<&std::path::Path>, model_dirs: &[std::path::PathBuf]) -> Option<std::path::PathBuf> {
+    if let Some(dir) = explicit {
+        return Some(dir.to_owned());
+    }
+    model_dirs
+        .iter()
+        .map(|d| d.join(crate::embed::MODEL_DIR_NAME))
+        .find(|d| d.is_dir())
+}
+
 /// Consecutive transcript words, by index, both ends included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WordSpan {

@@ -67,7 +67,11 @@ impl Worker {
         std::thread::Builder::new()
             .name("viva-inference".into())
             .spawn(move || {
-                let loaded = engine.transcriber().map(|_| ());
+                // Both models load once, here: Whisper and, when installed, the sentence encoder.
+                let loaded = engine
+                    .transcriber()
+                    .map(|_| ())
+                    .and_then(|()| engine.encoder().map(|_| ()));
                 let failed = loaded.is_err();
                 let _ = ready_tx.send(loaded);
                 if failed {
