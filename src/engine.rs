@@ -154,9 +154,15 @@ impl Engine {
     }
 
     /// How close each window of the answer comes to each concept, when the model is there.
-    fn meaning(&mut self, prompt: &Prompt, transcript: &Transcript) -> Result<Option<MeaningMatches>> {
+    fn meaning(
+        &mut self,
+        prompt: &Prompt,
+        transcript: &Transcript,
+    ) -> Result<Option<MeaningMatches>> {
         match self.encoder()? {
-            Some(encoder) => Ok(Some(crate::meaning::match_concepts(encoder, prompt, transcript)?)),
+            Some(encoder) => Ok(Some(crate::meaning::match_concepts(
+                encoder, prompt, transcript,
+            )?)),
             None => Ok(None),
         }
     }

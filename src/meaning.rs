@@ -15,7 +15,7 @@ pub const WINDOW_WORDS: usize = 10;
 pub const WINDOW_STRIDE: usize = 5;
 
 /// Turns texts into unit-length sentence vectors.
-pub trait Encode {
+pub trait Encode: Send {
     /// The model's name, shown in the scorecard.
     fn model_name(&self) -> &str;
     /// One L2-normalised vector per text.
@@ -37,7 +37,10 @@ impl Encode for crate::embed::SentenceEncoder {
 
 /// Where the sentence-embedding model is looked for: `VIVA_EMBEDDER` (a directory), then
 /// `./models/all-minilm-l6-v2`, then `$VIVA_HOME/models/all-minilm-l6-v2`.
-pub fn encoder_dir(explicit: Option<&std::path::Path>, model_dirs: &[std::path::PathBuf]) -> Option<std::path::PathBuf> {
+pub fn encoder_dir(
+    explicit: Option<&std::path::Path>,
+    model_dirs: &[std::path::PathBuf],
+) -> Option<std::path::PathBuf> {
     if let Some(dir) = explicit {
         return Some(dir.to_owned());
     }

@@ -280,7 +280,10 @@ fn every_transcript_is_current_and_from_one_of_its_answers_voices() {
                 .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
         })
         .count();
-    assert_eq!(files, found, "a transcript in asr/ belongs to no answer's voices");
+    assert_eq!(
+        files, found,
+        "a transcript in asr/ belongs to no answer's voices"
+    );
     assert!(
         found >= TRANSCRIPTS_AT_LEAST,
         "only {found} transcripts; expected at least {TRANSCRIPTS_AT_LEAST}"

@@ -53,11 +53,15 @@ pub fn is_sentence_encoder(sources: &[PathBuf]) -> bool {
         if source.file_name().is_some_and(|n| n == "model.safetensors") {
             return true;
         }
-        let Ok(archive) = File::open(source).map_err(|_| ()).and_then(|f| ZipArchive::new(f).map_err(|_| ())) else {
+        let Ok(archive) = File::open(source)
+            .map_err(|_| ())
+            .and_then(|f| ZipArchive::new(f).map_err(|_| ()))
+        else {
             return false;
         };
         let found = archive
             .file_names()
+            .filter_map(|name| name.ok())
             .any(|name| MARKERS.iter().any(|m| name.ends_with(m)));
         found
     })

@@ -127,7 +127,10 @@ impl<'a> AnswerText<'a> {
                     continue;
                 };
                 let similarity = Some((f64::from(similarity) * 1000.0).round() / 1000.0);
-                found.push(self.mention(span.clone(), span, MatchedBy::Meaning, None, similarity));
+                // A window may start after the "not" that governs it: judge it from the start
+                // of the clause it opens in.
+                let clause = clauses::containing(&self.clauses, span.start).start..span.end;
+                found.push(self.mention(span, clause, MatchedBy::Meaning, None, similarity));
             }
         }
         found.sort_by_key(|m| m.tokens.start);

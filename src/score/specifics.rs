@@ -94,8 +94,6 @@ const TIME_WORDS: &[&str] = &[
     "quarter",
     "quarters",
     "year",
-    "years",
-    "days",
     "hours",
     "minutes",
     "yesterday",
@@ -181,7 +179,24 @@ const NOT_ACTIONS: &[&str] = &[
     "hundred",
 ];
 /// Words that may stand between the doer and the verb: "I then pulled", "we quickly shipped".
-const BETWEEN_DOER_AND_VERB: usize = 2;
+const BETWEEN_DOER_AND_VERB: &[&str] = &[
+    "then",
+    "also",
+    "quickly",
+    "immediately",
+    "personally",
+    "finally",
+    "just",
+    "actually",
+    "first",
+    "eventually",
+    "directly",
+    "myself",
+    "ourselves",
+    "both",
+    "all",
+    "never",
+];
 const DOERS: &[&str] = &["i", "we"];
 
 /// Every specific in an answer. `words` are the transcript words as written (their capitals
@@ -237,10 +252,11 @@ fn is_action(tokens: &[Token], i: usize) -> bool {
     if !past || NOT_ACTIONS.contains(&norm) {
         return false;
     }
-    let from = i.saturating_sub(BETWEEN_DOER_AND_VERB + 1);
-    tokens[from..i]
-        .iter()
-        .any(|t| DOERS.contains(&t.norm.as_str()))
+    let mut j = i;
+    while j > 0 && BETWEEN_DOER_AND_VERB.contains(&tokens[j - 1].norm.as_str()) && i - j < 2 {
+        j -= 1;
+    }
+    j > 0 && DOERS.contains(&tokens[j - 1].norm.as_str())
 }
 
 #[cfg(test)]
@@ -288,6 +304,10 @@ mod tests {
     fn a_past_verb_after_i_is_an_action_but_a_feeling_is_not() {
         let k = kinds("I then pulled the refund data and I learned a lot and I wanted more");
         assert_eq!(k, [("pulled".to_string(), SpecificKind::Action)]);
+        assert!(
+            kinds("I think it made me better").is_empty(),
+            "made is not the speaker's"
+        );
     }
 
     #[test]
