@@ -89,6 +89,7 @@ fn bench_score(c: &mut Criterion) {
             let answer = Answer {
                 transcript: &transcript,
                 duration_seconds: seconds,
+                meaning: None,
                 speech: &speech,
             };
             black_box(score(black_box(prompt), answer, &settings))

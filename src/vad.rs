@@ -375,7 +375,7 @@ mod tests {
             .iter()
             .enumerate()
             .map(|(i, x)| {
-                if (i / (second / 8)) % 2 == 0 {
+                if (i / (second / 8)).is_multiple_of(2) {
                     x * 30.0
                 } else {
                     *x

@@ -94,6 +94,7 @@ fn scored(text_before: &str, text_after: &str) -> (Transcript, Scorecard) {
             transcript: &transcript,
             duration_seconds: at + 1.0,
             speech: &speech,
+            meaning: None,
         },
         &ScoringSettings::default(),
     );

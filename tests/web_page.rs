@@ -153,6 +153,7 @@ impl Practice {
                     transcript: &transcript,
                     duration_seconds: ANSWER_SECONDS,
                     speech: &speech,
+                    meaning: None,
                 },
                 &ScoringSettings::default(),
             );
