@@ -89,6 +89,7 @@ fn bench_score(c: &mut Criterion) {
             let answer = Answer {
                 transcript: &transcript,
                 duration_seconds: seconds,
+                meaning: None,
                 speech: &speech,
                 meaning: None,
             };
