@@ -255,7 +255,8 @@ pub fn record_answer(
             let start = recorded.len();
             recorded.extend_from_slice(&fresh);
             for voiced in endpoint.feed(&recorded[start..]) {
-                if let Some((from, to)) = segmenter.frame(voiced) {
+                let level = frame_level_db(&recorded, segmenter.frames_seen());
+                if let Some((from, to)) = segmenter.frame_with_level(voiced, level) {
                     observer.segment(SpeechSegment {
                         start: from as f64 / SAMPLE_RATE as f64,
                         samples: recorded[from..to].to_vec(),
@@ -549,6 +550,9 @@ pub struct Segmenter {
     silent_run: usize,
     /// Where the last segment ended (in frames): segments never overlap.
     emitted_to: usize,
+    /// Each frame's level (dB) since `levels_from`: where to cut a long segment between words.
+    levels: Vec<f32>,
+    levels_from: usize,
 }
 
 /// Silence that ends a segment: 0.5 s.
@@ -560,11 +564,23 @@ const SEGMENT_HARD_FRAMES: usize = 750;
 /// Padding around speech so word edges are kept: 0.2 s.
 const SEGMENT_PAD_FRAMES: usize = 12;
 
+/// Frames averaged when looking for the gap between two words: 80 ms.
+const SEGMENT_GAP_FRAMES: usize = 5;
+
 impl Segmenter {
-    /// Takes one frame's verdict; returns a finished segment as a sample range.
+    /// Takes one frame's verdict; returns a finished segment as a sample range. Without a
+    /// level, a long segment is cut where it reaches its length.
     pub fn frame(&mut self, voiced: bool) -> Option<(usize, usize)> {
+        self.frame_with_level(voiced, 0.0)
+    }
+
+    /// As [`Segmenter::frame`], with the frame's level in dB: a segment cut for length (not
+    /// at a pause) is cut at its quietest 80 ms since the soft limit, between words, and the
+    /// next segment goes on from there, so no word is split in two.
+    pub fn frame_with_level(&mut self, voiced: bool, level_db: f32) -> Option<(usize, usize)> {
         let index = self.frames;
         self.frames += 1;
+        self.levels.push(level_db);
         if voiced {
             self.silent_run = 0;
             self.last_voiced = index;
@@ -578,21 +594,58 @@ impl Segmenter {
         } else {
             self.silent_run += 1;
         }
-        let start = self.start?;
+        let Some(start) = self.start else {
+            self.levels.clear();
+            self.levels_from = self.frames;
+            return None;
+        };
         let length = index + 1 - start;
-        let cut = if self.silent_run >= SEGMENT_PAUSE_FRAMES {
-            Some(self.last_voiced + 1 + SEGMENT_PAD_FRAMES)
-        } else if (length >= SEGMENT_SOFT_FRAMES && self.silent_run >= 3)
-            || length >= SEGMENT_HARD_FRAMES
+        if self.silent_run >= SEGMENT_PAUSE_FRAMES {
+            let end = (self.last_voiced + 1 + SEGMENT_PAD_FRAMES).min(self.frames);
+            self.start = None;
+            self.emitted_to = end;
+            return Some((start * VAD_FRAME, end * VAD_FRAME));
+        }
+        if !((length >= SEGMENT_SOFT_FRAMES && self.silent_run >= 3)
+            || length >= SEGMENT_HARD_FRAMES)
         {
-            Some(index + 1)
-        } else {
-            None
-        }?;
-        let end = cut.min(self.frames);
-        self.start = None;
+            return None;
+        }
+        let end = self.quietest_gap(start + SEGMENT_SOFT_FRAMES / 2, index + 1);
         self.emitted_to = end;
+        // Speech goes on: the next segment starts where this one ends.
+        self.start = (end < self.frames).then_some(end);
         Some((start * VAD_FRAME, end * VAD_FRAME))
+    }
+
+    /// The frame at the middle of the quietest 80 ms between frames `from` and `to`; `to`
+    /// when the levels do not reach back that far.
+    fn quietest_gap(&self, from: usize, to: usize) -> usize {
+        let from = from.max(self.levels_from);
+        if to < from + SEGMENT_GAP_FRAMES {
+            return to;
+        }
+        let level = |f: usize| {
+            self.levels
+                .get(f - self.levels_from)
+                .copied()
+                .unwrap_or(0.0)
+        };
+        let sum = |f: usize| (f..f + SEGMENT_GAP_FRAMES).map(level).sum::<f32>();
+        let quietest = (from..=to - SEGMENT_GAP_FRAMES)
+            .rev()
+            .min_by(|&a, &b| sum(a).total_cmp(&sum(b)))
+            .unwrap_or(to - SEGMENT_GAP_FRAMES);
+        // Equal levels everywhere (no levels given): cut at `to`, as before.
+        if sum(quietest) >= sum(to - SEGMENT_GAP_FRAMES) {
+            return to;
+        }
+        quietest + SEGMENT_GAP_FRAMES / 2
+    }
+
+    /// How many frames have been given so far.
+    pub fn frames_seen(&self) -> usize {
+        self.frames
     }
 
     /// The segment still open when the answer ends, up to the last sample.
@@ -620,7 +673,7 @@ pub fn live_segments(samples: &[f32]) -> Vec<LiveSegment> {
     let mut segmenter = Segmenter::default();
     let mut segments = Vec::new();
     for (i, voiced) in verdicts.into_iter().enumerate() {
-        if let Some((from, to)) = segmenter.frame(voiced) {
+        if let Some((from, to)) = segmenter.frame_with_level(voiced, frame_level_db(samples, i)) {
             segments.push(LiveSegment {
                 from,
                 to: to.min(samples.len()),
@@ -636,6 +689,13 @@ pub fn live_segments(samples: &[f32]) -> Vec<LiveSegment> {
         });
     }
     segments
+}
+
+/// The level of voice-detector frame `frame` of `samples`, in dB.
+fn frame_level_db(samples: &[f32], frame: usize) -> f32 {
+    let from = (frame * VAD_FRAME).min(samples.len());
+    let to = (from + VAD_FRAME).min(samples.len());
+    20.0 * (rms(&samples[from..to]) + 1e-6).log10()
 }
 
 fn rms(samples: &[f32]) -> f32 {

@@ -344,7 +344,7 @@ fn broken_bank(sb: &Sandbox) -> BrokenBank {
         "g-zero-weights.toml",
         &with_weights(
             "zero-weights",
-            "{ coverage = 0, pace = 0, length = 0, fillers = 0 }",
+            "{ coverage = 0, pace = 0, length = 0, fillers = 0, specificity = 0, hedges = 0 }",
         ),
         9,
         11,
