@@ -91,7 +91,6 @@ fn bench_score(c: &mut Criterion) {
                 duration_seconds: seconds,
                 meaning: None,
                 speech: &speech,
-                meaning: None,
             };
             black_box(score(black_box(prompt), answer, &settings))
         })

@@ -25,6 +25,8 @@ impl Daemon {
         let child = Command::new(env!("CARGO_BIN_EXE_viva"))
             .args(["--model", model.to_str().unwrap(), "serve", "--port", "0"])
             .env("VIVA_HOME", &home)
+            // Where the CLI in these tests runs, so both find the same models.
+            .current_dir(sb.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
