@@ -384,11 +384,7 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
             at_seconds: word_time(hit.first_token),
         })
         .collect();
-    let hedge_rate = if minutes > 0.0 {
-        hedge_items.len() as f64 / minutes
-    } else {
-        0.0
-    };
+    let hedge_rate = per_minute(hedge_items.len(), minutes);
     let hedges = HedgeScore {
         count: hedge_items.len(),
         per_minute: hedge_rate,
@@ -404,15 +400,11 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
                 at_seconds: word_time(hit.first_token),
             })
             .collect();
-    let per_minute = if minutes > 0.0 {
-        filler_items.len() as f64 / minutes
-    } else {
-        0.0
-    };
+    let filler_rate = per_minute(filler_items.len(), minutes);
     let fillers = FillerScore {
         count: filler_items.len(),
-        per_minute,
-        score: filler_score(per_minute, settings.fillers_per_minute_ok, word_count),
+        per_minute: filler_rate,
+        score: filler_score(filler_rate, settings.fillers_per_minute_ok, word_count),
         items: filler_items,
     };
 
@@ -535,6 +527,15 @@ fn overall_score(weights: &Weights, content: [f64; 2], delivery: [f64; 4], avoid
     round1((weighted - penalty).clamp(0.0, 100.0))
 }
 
+/// How many a minute; none when nothing was said.
+fn per_minute(count: usize, minutes: f64) -> f64 {
+    if minutes > 0.0 {
+        count as f64 / minutes
+    } else {
+        0.0
+    }
+}
+
 fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
@@ -566,11 +567,7 @@ fn specificity_score(
     SpecificityScore {
         score: round1((100.0 * count as f64 / target).min(100.0)),
         count,
-        per_minute: if minutes > 0.0 {
-            count as f64 / minutes
-        } else {
-            0.0
-        },
+        per_minute: per_minute(count, minutes),
         items,
     }
 }
