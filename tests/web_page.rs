@@ -641,7 +641,20 @@ async fn a_session_shows_its_transcript_with_concepts_fillers_and_pauses_marked(
     assert_eq!(around, json!(["markets", "we"]));
 
     let scores = page.texts(&format!("{first} .scores th")).await;
-    assert_eq!(scores, ["Coverage", "Pace", "Length", "Fillers"]);
+    assert_eq!(
+        scores,
+        [
+            "Coverage",
+            "Specificity",
+            "Pace",
+            "Length",
+            "Fillers",
+            "Hedges"
+        ]
+    );
+    let method = page.texts(&format!("{first} .coverage-method")).await;
+    assert_eq!(method.len(), 1);
+    assert!(method[0].starts_with("Matched by phrases"), "{method:?}");
     let overall = page.texts(&format!("{first} .overall-value")).await;
     assert_eq!(
         overall,
