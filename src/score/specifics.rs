@@ -225,6 +225,9 @@ pub fn find(tokens: &[Token], words: &[&str]) -> Vec<Specific> {
     found
 }
 
+/// "I" in its contracted forms, always written with a capital and never a name.
+const FIRST_PERSON: &[&str] = &["i", "im", "id", "ive", "ill"];
+
 /// A capitalised word that does not open a sentence, or an acronym; never "I".
 fn is_name(tokens: &[Token], words: &[&str], i: usize) -> bool {
     let token = &tokens[i];
@@ -232,17 +235,23 @@ fn is_name(tokens: &[Token], words: &[&str], i: usize) -> bool {
         return false;
     };
     let letters: String = word.chars().filter(|c| c.is_alphabetic()).collect();
-    if letters.len() < 2 || token.stop || token.norm.starts_with("i") && letters.len() <= 2 {
+    if letters.len() < 2 || FIRST_PERSON.contains(&token.norm.as_str()) {
         return false;
     }
-    let acronym = letters.len() >= 2 && letters.chars().all(|c| c.is_uppercase());
+    // An acronym is a name even when it spells a small word ("IT", "US").
+    if letters.chars().all(|c| c.is_uppercase()) {
+        return true;
+    }
+    if token.stop {
+        return false;
+    }
     let capitalised = letters.chars().next().is_some_and(char::is_uppercase);
     let opens_sentence = i == 0
         || matches!(
             tokens[i - 1].punct_after,
             Some('.' | '?' | '!' | ':' | '\u{2014}')
         );
-    acronym || (capitalised && !opens_sentence)
+    capitalised && !opens_sentence
 }
 
 /// A past-tense verb right after "I" or "we": something the speaker did.
@@ -298,6 +307,9 @@ mod tests {
     fn an_acronym_is_a_name() {
         let k = kinds("so the CDN serves the file");
         assert_eq!(k, [("cdn".to_string(), SpecificKind::Name)]);
+        let k = kinds("then IT approved it");
+        assert_eq!(k, [("it".to_string(), SpecificKind::Name)]);
+        assert!(kinds("and then I'm sure I'd say").is_empty());
     }
 
     #[test]
