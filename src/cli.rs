@@ -375,13 +375,12 @@ fn load_bank(env: &Env) -> Result<Bank> {
     })
 }
 
-/// Opens the session store, first marking sessions a crash or kill left running.
+/// Opens the session store, first marking sessions a crash or kill left running and repairing
+/// the recordings it cut short.
 fn open_store(env: &Env) -> Result<Store> {
     let mut store = Store::open(&env.home)?;
-    for id in store.recover_interrupted()? {
-        eprintln!(
-            "viva: session {id} was interrupted; its answers so far are kept (`viva review {id}`)"
-        );
+    for line in store.recover()? {
+        eprintln!("viva: {line}");
     }
     Ok(store)
 }

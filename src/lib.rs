@@ -22,6 +22,7 @@
 //! - [`config`]: `VIVA_HOME`, `config.toml`, search paths.
 //! - [`cli`]: the `viva` command line.
 
+pub mod answer_wav;
 pub mod audio;
 pub mod bank;
 pub mod bench;

@@ -260,6 +260,106 @@ fn killing_viva_mid_answer_keeps_what_was_recorded() {
     );
 }
 
+/// The samples of a 16-bit WAV as hound reads them (as far as its header says).
+fn samples_of(wav: &Path) -> Vec<i16> {
+    hound::WavReader::open(wav)
+        .unwrap_or_else(|e| panic!("{}: {e}", wav.display()))
+        .into_samples::<i16>()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// How many frames Python's `wave` module reads from a WAV (it refuses a broken header).
+fn python_wave_frames(wav: &Path) -> usize {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, wave\n\
+             w = wave.open(sys.argv[1])\n\
+             print(len(w.readframes(w.getnframes())) // w.getsampwidth())",
+            wav.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("python3 is needed for this test ({e}); `apt-get install python3` (scripts/setup-debian installs it)")
+        });
+    assert!(
+        out.status.success(),
+        "Python's wave refused {}: {}",
+        wav.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+#[test]
+fn killing_viva_in_the_first_second_of_an_answer_leaves_a_readable_wav_repaired_on_next_start() {
+    let d = Drill::new("name = \"one\"\nfollow_ups = false\n[[step]]\nprompt = \"design\"\n");
+    let long = d.answer(
+        "long.wav",
+        "I would start with the member, then the success metric, then candidate generation.",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_viva"))
+        .args(d.args(&[
+            "drill",
+            "test",
+            "--tts",
+            "none",
+            "--realtime",
+            "--input",
+            long.to_str().unwrap(),
+        ]))
+        .env("VIVA_HOME", &d.home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The moment the first samples are on disk, then 0.2 s more: SIGKILL.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let wav = loop {
+        if let Some(path) = common::first_answer_wav(&d.home) {
+            if std::fs::metadata(&path).map_or(0, |m| m.len()) > 44 {
+                break path;
+            }
+        }
+        assert!(Instant::now() < deadline, "no answer recording appeared");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "viva ended before the kill"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Before any repair, hound and Python both read the samples the header covers.
+    let read = samples_of(&wav);
+    assert!(!read.is_empty(), "the header claimed no audio");
+    assert_eq!(python_wave_frames(&wav), read.len());
+    let on_disk = (std::fs::metadata(&wav).unwrap().len() - 44) / 2;
+    assert!(read.len() as u64 <= on_disk);
+
+    // The next start repairs any lag between header and data; nothing read before is lost.
+    let out = d.sb.viva(&["review", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let repaired = samples_of(&wav);
+    assert_eq!(repaired.len() as u64, on_disk);
+    assert_eq!(repaired[..read.len()], read[..]);
+    assert_eq!(python_wave_frames(&wav), repaired.len());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.contains("repaired the header"),
+        repaired.len() > read.len(),
+        "a repair is reported exactly when one was made: {stderr}"
+    );
+}
+
 #[test]
 fn an_unknown_device_is_a_clear_error_listing_devices() {
     let d = Drill::new(PLAYLIST);

@@ -77,8 +77,8 @@ impl AppState {
 pub fn run(env: Env, bank: Bank, port: u16) -> Result<()> {
     let home = env.home.clone();
     let mut store = Store::open(&home)?;
-    for id in store.recover_interrupted()? {
-        eprintln!("viva: session {id} was interrupted; its answers so far are kept");
+    for line in store.recover()? {
+        eprintln!("viva: {line}");
     }
     let config = env.config.clone();
     let started = Instant::now();

@@ -19,6 +19,7 @@ use chrono::{DateTime, Local, SecondsFormat, Utc};
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBehavior};
 use serde::{Deserialize, Serialize};
 
+use crate::answer_wav::{self, RepairFailed, Repaired};
 use crate::schedule::{self, PracticeState};
 use crate::score::Scorecard;
 use crate::transcribe::Transcript;
@@ -643,6 +644,46 @@ impl Store {
         }
         tx.commit().map_err(sql(db))?;
         Ok(recovered)
+    }
+
+    /// Repairs the WAV of every interrupted answer whose header a kill left behind its data
+    /// ([`answer_wav::repair`]); a finished recording is never touched. Returns what was
+    /// repaired and what could not be, one entry per file.
+    pub fn repair_recordings(&self) -> Result<Vec<Result<Repaired, RepairFailed>>, StoreError> {
+        let db = &self.db_path;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT audio_path FROM answers WHERE status = 'interrupted' ORDER BY id")
+            .map_err(sql(db))?;
+        let stored: Vec<String> = stmt
+            .query_map([], |row| row.get(0))
+            .map_err(sql(db))?
+            .collect::<Result<_, _>>()
+            .map_err(sql(db))?;
+        Ok(stored
+            .iter()
+            .filter_map(|stored| answer_wav::repair(&self.resolved_path(stored)).transpose())
+            .collect())
+    }
+
+    /// What a start finds a crash left behind: sessions marked interrupted
+    /// ([`Store::recover_interrupted`]) and recordings repaired ([`Store::repair_recordings`]),
+    /// as lines to tell the person.
+    pub fn recover(&mut self) -> Result<Vec<String>, StoreError> {
+        let mut said: Vec<String> = self
+            .recover_interrupted()?
+            .into_iter()
+            .map(|id| {
+                format!("session {id} was interrupted; its answers so far are kept (`viva review {id}`)")
+            })
+            .collect();
+        for repair in self.repair_recordings()? {
+            said.push(match repair {
+                Ok(repaired) => repaired.to_string(),
+                Err(failed) => failed.to_string(),
+            });
+        }
+        Ok(said)
     }
 
     /// One session with its answers in order.
@@ -1609,6 +1650,70 @@ mod tests {
         assert!(audio.exists(), "the audio of answer {recording} must stay");
         // A second look finds nothing new.
         assert!(store.recover_interrupted().unwrap().is_empty());
+    }
+
+    /// A 16 kHz mono WAV of `n` samples whose header claims only the first `claimed`.
+    fn lagging_wav(path: &Path, n: usize, claimed: u32) -> Vec<i16> {
+        let samples: Vec<i16> = (0..n).map(|i| (i as i16).wrapping_mul(37)).collect();
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 16_000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        let mut writer = hound::WavWriter::create(path, spec).unwrap();
+        for &s in &samples {
+            writer.write_sample(s).unwrap();
+        }
+        writer.finalize().unwrap();
+        let mut bytes = fs::read(path).unwrap();
+        bytes[4..8].copy_from_slice(&(36 + 2 * claimed).to_le_bytes());
+        bytes[40..44].copy_from_slice(&(2 * claimed).to_le_bytes());
+        fs::write(path, bytes).unwrap();
+        samples
+    }
+
+    #[test]
+    fn recovery_repairs_interrupted_recordings_and_leaves_others_alone() {
+        let (_dir, mut store) = open();
+        let dead = store.create_session(None).unwrap();
+        let ours = store.create_session(None).unwrap();
+        store
+            .start_answer(new_answer(&store, &dead, "q", 1))
+            .unwrap();
+        store
+            .start_answer(new_answer(&store, &ours, "q", 1))
+            .unwrap();
+        let killed = store.session_dir(&dead).join("q-1.wav");
+        let written = lagging_wav(&killed, 8000, 0);
+        // The live session's recording is still being written: its header is not ours to fix.
+        let live = store.session_dir(&ours).join("q-1.wav");
+        lagging_wav(&live, 8000, 100);
+        let live_bytes = fs::read(&live).unwrap();
+        store
+            .conn
+            .execute(
+                "UPDATE sessions SET pid = ?2 WHERE id = ?1",
+                params![dead, i64::from(i32::MAX)],
+            )
+            .unwrap();
+
+        let said = store.recover().unwrap();
+        assert_eq!(said.len(), 2, "{said:?}");
+        assert!(said[0].contains(&dead), "{said:?}");
+        assert!(
+            said[1].contains("q-1.wav") && said[1].contains("0.00 s readable before, 0.50 s now"),
+            "{said:?}"
+        );
+        let kept: Vec<i16> = hound::WavReader::open(&killed)
+            .unwrap()
+            .into_samples::<i16>()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(kept, written);
+        assert_eq!(fs::read(&live).unwrap(), live_bytes);
+        // The next start finds nothing left to repair.
+        assert!(store.recover().unwrap().is_empty());
     }
 
     #[test]
