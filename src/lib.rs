@@ -26,6 +26,7 @@ pub mod answer_wav;
 pub mod audio;
 pub mod bank;
 pub mod bench;
+pub mod browser;
 pub mod calibration;
 pub mod cli;
 pub mod config;

@@ -128,7 +128,7 @@ async fn serve(
     });
     discovery::publish(&home, &info)?;
     println!("viva serve: listening on {}", info.base_url());
-    println!("Review page: {}/auth?token={}", info.base_url(), info.token);
+    println!("Review page: {}", info.page_url());
 
     let app = router(state.clone());
     let stopping = state.clone();
