@@ -268,6 +268,24 @@ mod tests {
             .unwrap()
     }
 
+    /// A finished answer WAV of `n` samples, in a directory of its own.
+    fn finished_wav(n: usize) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.wav");
+        let mut wav = AnswerWav::create(&path).unwrap();
+        wav.write(&samples(n)).unwrap();
+        wav.finalize().unwrap();
+        (dir, path)
+    }
+
+    /// Makes the header claim `data_bytes` of audio, as a kill between rewrites leaves it.
+    fn claim(path: &Path, data_bytes: u32) {
+        let mut bytes = std::fs::read(path).unwrap();
+        bytes[4..8].copy_from_slice(&(36 + data_bytes).to_le_bytes());
+        bytes[40..44].copy_from_slice(&data_bytes.to_le_bytes());
+        std::fs::write(path, &bytes).unwrap();
+    }
+
     /// The sizes the header states: (RIFF size, data size).
     fn sizes(path: &Path) -> (u32, u32) {
         let bytes = std::fs::read(path).unwrap();
@@ -302,17 +320,12 @@ mod tests {
 
     #[test]
     fn a_header_lagging_its_data_is_repaired_and_the_audio_kept() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.wav");
-        let mut wav = AnswerWav::create(&path).unwrap();
-        wav.write(&samples(16_000)).unwrap();
-        wav.finalize().unwrap();
+        let (_dir, path) = finished_wav(16_000);
         let whole = read_i16(&path);
         // What a kill between rewrites leaves: the header claims a tenth of the data, and the
         // last sample is torn in half.
+        claim(&path, 3200);
         let mut bytes = std::fs::read(&path).unwrap();
-        bytes[4..8].copy_from_slice(&(36u32 + 3200).to_le_bytes());
-        bytes[40..44].copy_from_slice(&3200u32.to_le_bytes());
         bytes.pop();
         std::fs::write(&path, &bytes).unwrap();
         assert_eq!(read_i16(&path).len(), 1600);
@@ -328,16 +341,9 @@ mod tests {
 
     #[test]
     fn a_header_claiming_zero_bytes_is_repaired() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.wav");
-        let mut wav = AnswerWav::create(&path).unwrap();
-        wav.write(&samples(4000)).unwrap();
-        wav.finalize().unwrap();
+        let (_dir, path) = finished_wav(4000);
         let whole = read_i16(&path);
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes[4..8].copy_from_slice(&0u32.to_le_bytes());
-        bytes[40..44].copy_from_slice(&0u32.to_le_bytes());
-        std::fs::write(&path, &bytes).unwrap();
+        claim(&path, 0);
 
         let repaired = repair(&path).unwrap().unwrap();
         assert_eq!(repaired.claimed_seconds, 0.0);
@@ -362,11 +368,7 @@ mod tests {
 
     #[test]
     fn a_finished_recording_needs_no_repair() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.wav");
-        let mut wav = AnswerWav::create(&path).unwrap();
-        wav.write(&samples(1234)).unwrap();
-        wav.finalize().unwrap();
+        let (_dir, path) = finished_wav(1234);
         let before = std::fs::read(&path).unwrap();
         assert_eq!(repair(&path).unwrap(), None);
         assert_eq!(std::fs::read(&path).unwrap(), before);

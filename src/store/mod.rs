@@ -1632,13 +1632,7 @@ mod tests {
             .unwrap();
         let audio = store.session_dir(&dead).join("q-1.wav");
         fs::write(&audio, b"RIFF").unwrap();
-        store
-            .conn
-            .execute(
-                "UPDATE sessions SET pid = ?2 WHERE id = ?1",
-                params![dead, i64::from(i32::MAX)],
-            )
-            .unwrap();
+        owner_died(&store, &dead);
 
         assert_eq!(store.recover_interrupted().unwrap(), [dead.as_str()]);
         assert_eq!(session_status(&store, &dead), "interrupted");
@@ -1650,6 +1644,17 @@ mod tests {
         assert!(audio.exists(), "the audio of answer {recording} must stay");
         // A second look finds nothing new.
         assert!(store.recover_interrupted().unwrap().is_empty());
+    }
+
+    /// Makes a session's owner a process that no longer exists.
+    fn owner_died(store: &Store, id: &str) {
+        store
+            .conn
+            .execute(
+                "UPDATE sessions SET pid = ?2 WHERE id = ?1",
+                params![id, i64::from(i32::MAX)],
+            )
+            .unwrap();
     }
 
     /// A 16 kHz mono WAV of `n` samples whose header claims only the first `claimed`.
@@ -1690,13 +1695,7 @@ mod tests {
         let live = store.session_dir(&ours).join("q-1.wav");
         lagging_wav(&live, 8000, 100);
         let live_bytes = fs::read(&live).unwrap();
-        store
-            .conn
-            .execute(
-                "UPDATE sessions SET pid = ?2 WHERE id = ?1",
-                params![dead, i64::from(i32::MAX)],
-            )
-            .unwrap();
+        owner_died(&store, &dead);
 
         let said = store.recover().unwrap();
         assert_eq!(said.len(), 2, "{said:?}");
