@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::bank::{self, Bank, Playlist};
+use crate::browser::{self, Opened};
 use crate::config::Env;
 use crate::engine::{Engine, Words};
 use crate::round::{self, DrillOptions, RoundIo};
@@ -101,6 +102,8 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Open the running daemon's review page in the browser, signed in.
+    Open,
     /// How fast this machine scores: which installed model can run live, or one answer's
     /// batch and streaming latency.
     Bench {
@@ -271,6 +274,7 @@ pub fn run() -> Result<ExitCode> {
             crate::serve::run(env, bank, port)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Open => open_page(&env),
         Command::Ask { id, answers } => {
             let bank = load_bank(&env)?;
             let prompt = bank.prompt(&id)?.clone();
@@ -375,13 +379,35 @@ fn load_bank(env: &Env) -> Result<Bank> {
     })
 }
 
-/// Opens the session store, first marking sessions a crash or kill left running.
+/// Opens the review page of the daemon for this `VIVA_HOME` with its token. Without a browser
+/// the address is printed instead: that is not a failure.
+fn open_page(env: &Env) -> Result<ExitCode> {
+    let info = crate::serve::discovery::find(&env.home).ok_or_else(|| {
+        anyhow::anyhow!(
+            "no viva serve is running for {}; start it with `viva serve`, then `viva open`",
+            env.home.display()
+        )
+    })?;
+    let url = info.page_url();
+    match browser::open(&url) {
+        Opened::By(command) => eprintln!("viva: opened the review page with {command}"),
+        Opened::NoBrowser { tried } => {
+            print(&url)?;
+            eprintln!(
+                "viva: no browser could be started (tried {}); open the address above, or set BROWSER",
+                tried.join(", ")
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the session store, first marking sessions a crash or kill left running and repairing
+/// the recordings it cut short.
 fn open_store(env: &Env) -> Result<Store> {
     let mut store = Store::open(&env.home)?;
-    for id in store.recover_interrupted()? {
-        eprintln!(
-            "viva: session {id} was interrupted; its answers so far are kept (`viva review {id}`)"
-        );
+    for line in store.recover()? {
+        eprintln!("viva: {line}");
     }
     Ok(store)
 }

@@ -22,9 +22,11 @@
 //! - [`config`]: `VIVA_HOME`, `config.toml`, search paths.
 //! - [`cli`]: the `viva` command line.
 
+pub mod answer_wav;
 pub mod audio;
 pub mod bank;
 pub mod bench;
+pub mod browser;
 pub mod calibration;
 pub mod cli;
 pub mod config;

@@ -4,7 +4,7 @@
 //! Both kinds of input go through the same pipeline. The producer side (the cpal callback, or
 //! a feeder thread reading a WAV file) only converts samples to `f32` and pushes them into a
 //! lock-free ring buffer. The consumer here mixes to mono, resamples to 16 kHz, writes the WAV
-//! as it goes (its header rewritten every second, so a crash keeps everything said), and runs
+//! as it goes ([`AnswerWav`]: its header kept true, so a crash keeps everything said), and runs
 //! the voice detector to decide when the answer is over.
 
 use std::path::{Path, PathBuf};
@@ -13,10 +13,11 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
 use rubato::{Fft, FixedSync, Resampler};
 
+use crate::answer_wav::AnswerWav;
 use crate::audio::{Recording, SAMPLE_RATE};
 
 /// Ring buffer size in seconds of audio: room for the consumer to fall behind while the
@@ -24,8 +25,6 @@ use crate::audio::{Recording, SAMPLE_RATE};
 const RING_SECONDS: usize = 4;
 /// Samples per voice-detector frame (16 ms at 16 kHz), fixed by earshot.
 const VAD_FRAME: usize = 256;
-/// How often the WAV header is rewritten, so a killed process leaves a readable file.
-const HEADER_EVERY: Duration = Duration::from_secs(1);
 
 /// Rate and channel count of what the producer pushes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -224,7 +223,7 @@ pub fn record_answer(
     keys: Option<&Receiver<String>>,
     observer: &mut dyn AnswerObserver,
 ) -> Result<RecordedAnswer> {
-    let mut writer = CrashSafeWav::create(out)?;
+    let mut writer = AnswerWav::create(out)?;
     let mut mono = MonoResampler::new(input.format)?;
     let mut endpoint = Endpointer::new(rules);
     let mut segmenter = Segmenter::default();
@@ -289,7 +288,7 @@ pub fn record_answer(
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        writer.maybe_update_header()?;
+        writer.update_header_on_schedule()?;
     };
 
     let mut tail = mono.finish()?;
@@ -314,63 +313,6 @@ pub fn record_answer(
         end,
         dropped_samples: input.dropped.load(Ordering::Relaxed),
     })
-}
-
-/// A 16 kHz mono 16-bit WAV written as samples arrive, its header kept valid.
-struct CrashSafeWav {
-    writer: Option<hound::WavWriter<std::io::BufWriter<std::fs::File>>>,
-    path: PathBuf,
-    last_header: Instant,
-}
-
-impl CrashSafeWav {
-    fn create(path: &Path) -> Result<Self> {
-        let spec = hound::WavSpec {
-            channels: 1,
-            sample_rate: SAMPLE_RATE,
-            bits_per_sample: 16,
-            sample_format: hound::SampleFormat::Int,
-        };
-        let writer = hound::WavWriter::create(path, spec)
-            .with_context(|| format!("{}: cannot create the answer recording", path.display()))?;
-        Ok(Self {
-            writer: Some(writer),
-            path: path.to_owned(),
-            last_header: Instant::now(),
-        })
-    }
-
-    fn write(&mut self, samples: &[f32]) -> Result<()> {
-        let writer = self.writer.as_mut().expect("not finalized");
-        for &s in samples {
-            writer
-                .write_sample((s.clamp(-1.0, 1.0) * i16::MAX as f32) as i16)
-                .with_context(|| format!("{}: cannot write the recording", self.path.display()))?;
-        }
-        Ok(())
-    }
-
-    /// Rewrites the header to cover what is written so far; hound's flush does exactly that.
-    fn maybe_update_header(&mut self) -> Result<()> {
-        if self.last_header.elapsed() >= HEADER_EVERY {
-            if let Some(writer) = self.writer.as_mut() {
-                writer.flush().with_context(|| {
-                    format!("{}: cannot write the recording", self.path.display())
-                })?;
-            }
-            self.last_header = Instant::now();
-        }
-        Ok(())
-    }
-
-    fn finalize(&mut self) -> Result<()> {
-        if let Some(writer) = self.writer.take() {
-            writer
-                .finalize()
-                .with_context(|| format!("{}: cannot finish the recording", self.path.display()))?;
-        }
-        Ok(())
-    }
 }
 
 /// Mixes interleaved input to mono and resamples it to 16 kHz in fixed blocks, carrying partial

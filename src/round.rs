@@ -341,218 +341,397 @@ pub fn drill(
     options: &DrillOptions,
     io: &mut RoundIo,
 ) -> Result<DrillResult> {
-    let now = Utc::now();
     let seed = options.seed.unwrap_or_else(|| fastrand::u64(..));
     let practice = store.practice_states()?;
-    let mut queue: VecDeque<Item> = plan(playlist, bank, &practice, now, seed)?.into();
-    let backend = speak::choose(options.tts.as_deref().unwrap_or(&options.speak.backend))?;
-    let mut source = if options.inputs.is_empty() {
-        // Before the session exists, so a missing microphone leaves nothing behind.
-        devices::check_input(options.device.as_deref())?;
-        AnswerSource::Microphone(options.device.clone())
-    } else {
-        // Every recording is checked before the session exists, so a bad one leaves nothing.
-        for input in &options.inputs {
-            crate::audio::check_wav(input)?;
-        }
-        AnswerSource::Files(options.inputs.iter().cloned().collect(), options.realtime)
-    };
-    let interactive = io.pause_between;
+    let queue = plan(playlist, bank, &practice, Utc::now(), seed)?.into();
+    let mut round = Round::begin(worker, store, playlist, options, io)?;
+    let status = round.run(queue)?;
+    round.end(status)
+}
 
-    let session_id = store.create_session(Some(&playlist.id))?;
-    let session_dir = store.session_dir(&session_id);
-    eprintln!("viva: session {session_id} ({})", playlist.name);
-    io.emit(RoundEvent::Started {
-        session_id: session_id.clone(),
-        playlist: playlist.id.clone(),
-    });
-    let mut voice = Voice {
-        backend,
-        settings: options.speak.clone(),
-        dir: session_dir.clone(),
-        player: devices::play,
-        told_no_speaker: false,
-        spoken: 0,
-    };
-    let mut answers = 0;
-    let mut status = SessionStatus::Complete;
-    let mut tries: HashMap<String, u32> = HashMap::new();
+/// A drill under way: its session, its voice, where its answers come from, and what it has
+/// asked so far.
+struct Round<'a> {
+    worker: &'a Worker,
+    store: &'a mut Store,
+    playlist: &'a Playlist,
+    options: &'a DrillOptions,
+    io: &'a mut RoundIo,
+    session_id: String,
+    session_dir: PathBuf,
+    voice: Voice,
+    source: AnswerSource,
+    /// Answers started in this session, which also numbers their files.
+    answers: usize,
+    /// Tries so far per question (a prompt, or one of its follow-ups).
+    tries: HashMap<String, u32>,
+}
 
-    'questions: while let Some(item) = queue.pop_front() {
-        let question = match item {
-            Item::Say(text) => {
-                io.emit(RoundEvent::Say { text: text.clone() });
-                voice.say(&text, false)?;
-                continue;
-            }
-            Item::Ask(question) => question,
+/// What the candidate's answer leads to.
+enum Then {
+    /// Ask the same question again, aloud or (a redo) not.
+    Again { replay_question: bool },
+    /// Go on to the next item in the queue.
+    NextItem,
+    /// End the round with this status.
+    End(SessionStatus),
+}
+
+/// One answer, recorded and transcribed while it was spoken.
+struct HeardAnswer {
+    answer_id: i64,
+    recording: crate::audio::Recording,
+    end: AnswerEnd,
+    words: Vec<Word>,
+}
+
+impl<'a> Round<'a> {
+    /// Chooses the voice and checks the inputs, then starts the session (only then, so a bad
+    /// input leaves nothing behind) and announces it.
+    fn begin(
+        worker: &'a Worker,
+        store: &'a mut Store,
+        playlist: &'a Playlist,
+        options: &'a DrillOptions,
+        io: &'a mut RoundIo,
+    ) -> Result<Self> {
+        let backend = speak::choose(options.tts.as_deref().unwrap_or(&options.speak.backend))?;
+        let source = AnswerSource::checked(options)?;
+        let session_id = store.create_session(Some(&playlist.id))?;
+        let session_dir = store.session_dir(&session_id);
+        eprintln!("viva: session {session_id} ({})", playlist.name);
+        io.emit(RoundEvent::Started {
+            session_id: session_id.clone(),
+            playlist: playlist.id.clone(),
+        });
+        let voice = Voice {
+            backend,
+            settings: options.speak.clone(),
+            dir: session_dir.clone(),
+            player: devices::play,
+            told_no_speaker: false,
+            spoken: 0,
         };
+        Ok(Self {
+            worker,
+            store,
+            playlist,
+            options,
+            io,
+            session_id,
+            session_dir,
+            voice,
+            source,
+            answers: 0,
+            tries: HashMap::new(),
+        })
+    }
+
+    /// Walks the queue until it is empty or the round ends early; returns how it ended.
+    fn run(&mut self, mut queue: VecDeque<Item>) -> Result<SessionStatus> {
+        while let Some(item) = queue.pop_front() {
+            match item {
+                Item::Say(text) => {
+                    self.io.emit(RoundEvent::Say { text: text.clone() });
+                    self.voice.say(&text, false)?;
+                }
+                Item::Ask(question) => {
+                    if let Some(status) = self.ask(&question, &mut queue)? {
+                        return Ok(status);
+                    }
+                }
+            }
+        }
+        Ok(SessionStatus::Complete)
+    }
+
+    /// Asks one question until the candidate moves on: each try is posed, recorded, scored
+    /// and kept, then repeated, redone, followed up or left. Returns a status when the round
+    /// ends here.
+    fn ask(
+        &mut self,
+        question: &Question,
+        queue: &mut VecDeque<Item>,
+    ) -> Result<Option<SessionStatus>> {
         let mut attempt = 0;
-        // Redo records again without replaying the question; everything else asks it aloud.
         let mut replay_question = true;
         let mut question_audio: Option<PathBuf> = None;
         loop {
             attempt += 1;
-            let try_key = format!(
-                "{}/{}",
-                question.prompt.id,
-                question.follow_up_of.as_deref().unwrap_or("")
-            );
-            let try_number = {
-                let n = tries.entry(try_key).or_insert(0);
-                *n += 1;
-                *n
-            };
+            let try_number = self.next_try_number(question);
             // Checked before the question is spoken: no recording left means no answer.
-            if source.exhausted() {
+            if self.source.exhausted() {
                 eprintln!("viva: no more --input recordings; the drill ends here");
-                break 'questions;
+                return Ok(Some(SessionStatus::Complete));
             }
-            io.emit(RoundEvent::Question {
-                prompt_id: question.prompt.id.clone(),
-                text: question.prompt.text.clone(),
-                follow_up_of: question.follow_up_of.clone(),
-                try_number,
-            });
-            if replay_question {
-                question_audio = voice.say(&question.prompt.text, true)?;
+            self.pose(question, try_number, replay_question, &mut question_audio)?;
+            let Some(answer) = self.record(question, try_number, question_audio.clone())? else {
+                return Ok(Some(SessionStatus::Quit));
+            };
+            let end = answer.end;
+            let card = self.score_and_keep(question, answer)?;
+            let then = if end == AnswerEnd::Quit {
+                Then::End(SessionStatus::Quit)
+            } else if wants_another_try(question, &card, attempt) {
+                Then::Again {
+                    replay_question: true,
+                }
             } else {
-                println!(
-                    "\nAnswer again: {}",
-                    report::wrap(&question.prompt.text, 90)
-                );
+                self.choose_next(question, &card, queue)
+            };
+            match then {
+                Then::Again {
+                    replay_question: replay,
+                } => replay_question = replay,
+                Then::NextItem => return Ok(None),
+                Then::End(status) => return Ok(Some(status)),
             }
-            replay_question = true;
-            think(question.think_seconds, interactive || options.realtime);
-            let input = source.open()?;
-            let audio_path = session_dir.join(format!("answer-{:03}.wav", answers + 1));
-            let answer_id = store.start_answer(NewAnswer {
-                session_id: session_id.clone(),
-                prompt_id: question.prompt.id.clone(),
-                category: question.prompt.category.clone(),
-                follow_up_of: question.follow_up_of.clone(),
-                try_number,
-                audio_path: audio_path.clone(),
-                question_audio_path: question_audio.clone(),
-            })?;
-            answers += 1;
-            beep(voice.told_no_speaker, 880.0);
-            io.emit(RoundEvent::Recording {
-                prompt_id: question.prompt.id.clone(),
-                audio: audio_path.clone(),
-            });
-            let rules = AnswerRules {
-                silence_seconds: options.silence_seconds,
-                min_speech_seconds: 0.5,
-                max_seconds: question.max_seconds + GRACE_SECONDS,
-            };
-            let show_meter = std::io::stderr().is_terminal();
-            let abort = io.abort.clone();
-            let RoundIo {
-                controls, events, ..
-            } = &mut *io;
-            let mut live = LiveAnswer {
-                worker,
-                audio: audio_path.clone(),
-                segments: Vec::new(),
-                heard: String::new(),
-                show_meter,
-                events: events.as_mut(),
-                failed: None,
-            };
-            let recorded =
-                listen::record_answer(input, &audio_path, &rules, controls.as_ref(), &mut live);
-            let recorded = match recorded {
+        }
+    }
+
+    /// Counts a try of `question`; the first is 1. A prompt and each of its follow-ups count
+    /// apart.
+    fn next_try_number(&mut self, question: &Question) -> u32 {
+        let key = format!(
+            "{}/{}",
+            question.prompt.id,
+            question.follow_up_of.as_deref().unwrap_or("")
+        );
+        let n = self.tries.entry(key).or_insert(0);
+        *n += 1;
+        *n
+    }
+
+    /// Puts the question: aloud (keeping its audio), or for a redo only on the screen.
+    fn pose(
+        &mut self,
+        question: &Question,
+        try_number: u32,
+        aloud: bool,
+        question_audio: &mut Option<PathBuf>,
+    ) -> Result<()> {
+        self.io.emit(RoundEvent::Question {
+            prompt_id: question.prompt.id.clone(),
+            text: question.prompt.text.clone(),
+            follow_up_of: question.follow_up_of.clone(),
+            try_number,
+        });
+        if aloud {
+            *question_audio = self.voice.say(&question.prompt.text, true)?;
+        } else {
+            println!(
+                "\nAnswer again: {}",
+                report::wrap(&question.prompt.text, 90)
+            );
+        }
+        Ok(())
+    }
+
+    /// Think time, then the answer, transcribed segment by segment as it is spoken. `None`
+    /// when the process is shutting down: the recording is kept, marked interrupted, unscored.
+    fn record(
+        &mut self,
+        question: &Question,
+        try_number: u32,
+        question_audio: Option<PathBuf>,
+    ) -> Result<Option<HeardAnswer>> {
+        let (input, answer_id, audio_path) =
+            self.open_answer(question, try_number, question_audio)?;
+        let rules = AnswerRules {
+            silence_seconds: self.options.silence_seconds,
+            min_speech_seconds: 0.5,
+            max_seconds: question.max_seconds + GRACE_SECONDS,
+        };
+        let show_meter = std::io::stderr().is_terminal();
+        let RoundIo {
+            controls,
+            events,
+            abort,
+            ..
+        } = &mut *self.io;
+        let mut live = LiveAnswer {
+            worker: self.worker,
+            audio: audio_path.clone(),
+            segments: Vec::new(),
+            heard: String::new(),
+            show_meter,
+            events: events.as_mut(),
+            failed: None,
+        };
+        let recorded =
+            match listen::record_answer(input, &audio_path, &rules, controls.as_ref(), &mut live) {
                 Ok(recorded) => recorded,
                 Err(e) => {
                     // What reached the disk stays; the answer is marked as cut short.
-                    let _ = store.set_answer_status(answer_id, AnswerStatus::Interrupted);
-                    let _ = store.end_session(&session_id, SessionStatus::Interrupted);
+                    let _ = self
+                        .store
+                        .set_answer_status(answer_id, AnswerStatus::Interrupted);
+                    let _ = self
+                        .store
+                        .end_session(&self.session_id, SessionStatus::Interrupted);
                     return Err(e);
                 }
             };
-            if show_meter {
-                eprintln!();
-            }
-            beep(voice.told_no_speaker, 660.0);
-            if abort.is_some_and(|a| a.load(Ordering::Relaxed)) {
-                drop(live);
-                store.set_answer_status(answer_id, AnswerStatus::Interrupted)?;
-                status = SessionStatus::Quit;
-                break 'questions;
-            }
-            // Only the last segment can still be in the worker's hands.
-            let words = live.finish()?;
-            let card =
-                worker.score_blocking(&question.prompt, &recorded.recording, Words::Live(words))?;
-            store.complete_answer(answer_id, &card.transcript, &card)?;
-            println!("{}", report::scorecard(&card, &question.prompt));
-            io.emit(RoundEvent::Scorecard {
-                prompt_id: question.prompt.id.clone(),
-                scorecard: Box::new(card.clone()),
-            });
-            if recorded.end == AnswerEnd::Quit {
-                status = SessionStatus::Quit;
-                break 'questions;
-            }
-            let again = question
-                .repeat_until
-                .is_some_and(|target| card.overall < target && attempt < question.max_tries);
-            if again {
-                println!(
-                    "Scored {:.0}; this step wants {:.0}. Again (try {} of {}).",
-                    card.overall,
-                    question.repeat_until.unwrap_or_default(),
-                    attempt + 1,
-                    question.max_tries
-                );
-                continue;
-            }
-            // What comes next: this answer's follow-up, if it earned one, else the queue.
-            let next_follow_up = playlist
-                .follow_ups
-                .then(|| follow_up(&question, &card))
-                .flatten();
-            let controls = io.controls.as_ref().filter(|_| io.pause_between);
-            match between_questions(controls) {
-                Control::Next => {}
-                Control::Redo => {
-                    replay_question = false;
-                    continue;
+        if show_meter {
+            eprintln!();
+        }
+        beep(self.voice.told_no_speaker, 660.0);
+        if abort.as_ref().is_some_and(|a| a.load(Ordering::Relaxed)) {
+            drop(live);
+            self.store
+                .set_answer_status(answer_id, AnswerStatus::Interrupted)?;
+            return Ok(None);
+        }
+        // Only the last segment can still be in the worker's hands.
+        let words = live.finish()?;
+        Ok(Some(HeardAnswer {
+            answer_id,
+            recording: recorded.recording,
+            end: recorded.end,
+            words,
+        }))
+    }
+
+    /// Think time, the input opened, then the answer's row (so a crash leaves it findable)
+    /// and the tone that says recording has begun. Returns the input, the answer's id and
+    /// where its recording goes.
+    fn open_answer(
+        &mut self,
+        question: &Question,
+        try_number: u32,
+        question_audio: Option<PathBuf>,
+    ) -> Result<(LiveInput, i64, PathBuf)> {
+        think(
+            question.think_seconds,
+            self.io.pause_between || self.options.realtime,
+        );
+        let input = self.source.open()?;
+        let audio_path = self
+            .session_dir
+            .join(format!("answer-{:03}.wav", self.answers + 1));
+        let answer_id = self.store.start_answer(NewAnswer {
+            session_id: self.session_id.clone(),
+            prompt_id: question.prompt.id.clone(),
+            category: question.prompt.category.clone(),
+            follow_up_of: question.follow_up_of.clone(),
+            try_number,
+            audio_path: audio_path.clone(),
+            question_audio_path: question_audio,
+        })?;
+        self.answers += 1;
+        beep(self.voice.told_no_speaker, 880.0);
+        self.io.emit(RoundEvent::Recording {
+            prompt_id: question.prompt.id.clone(),
+            audio: audio_path.clone(),
+        });
+        Ok((input, answer_id, audio_path))
+    }
+
+    /// Scores the answer from the words heard live, stores it, and shows the scorecard.
+    fn score_and_keep(&mut self, question: &Question, answer: HeardAnswer) -> Result<Scorecard> {
+        let card = self.worker.score_blocking(
+            &question.prompt,
+            &answer.recording,
+            Words::Live(answer.words),
+        )?;
+        self.store
+            .complete_answer(answer.answer_id, &card.transcript, &card)?;
+        println!("{}", report::scorecard(&card, &question.prompt));
+        self.io.emit(RoundEvent::Scorecard {
+            prompt_id: question.prompt.id.clone(),
+            scorecard: Box::new(card.clone()),
+        });
+        Ok(card)
+    }
+
+    /// After an answer that needs no other try: the candidate's choice between questions,
+    /// and this answer's follow-up (if it earned one) put next in the queue.
+    fn choose_next(
+        &mut self,
+        question: &Question,
+        card: &Scorecard,
+        queue: &mut VecDeque<Item>,
+    ) -> Then {
+        let next_follow_up = self
+            .playlist
+            .follow_ups
+            .then(|| follow_up(question, card))
+            .flatten();
+        let controls = self.io.controls.as_ref().filter(|_| self.io.pause_between);
+        match between_questions(controls) {
+            Control::Next => {
+                if let Some(next) = next_follow_up {
+                    queue.push_front(Item::Ask(Box::new(next)));
                 }
-                Control::Repeat => continue,
-                Control::Skip => {
-                    // Skipping the follow-up is not asking it; otherwise drop the next item.
-                    if next_follow_up.is_none() {
-                        queue.pop_front();
-                    }
-                    break;
-                }
-                Control::Quit => {
-                    status = SessionStatus::Quit;
-                    break 'questions;
-                }
+                Then::NextItem
             }
-            if let Some(next) = next_follow_up {
-                queue.push_front(Item::Ask(Box::new(next)));
+            Control::Redo => Then::Again {
+                replay_question: false,
+            },
+            Control::Repeat => Then::Again {
+                replay_question: true,
+            },
+            Control::Skip => {
+                // Skipping the follow-up is not asking it; otherwise drop the next item.
+                if next_follow_up.is_none() {
+                    queue.pop_front();
+                }
+                Then::NextItem
             }
-            break;
+            Control::Quit => Then::End(SessionStatus::Quit),
         }
     }
-    store.end_session(&session_id, status)?;
-    io.emit(RoundEvent::Ended {
-        session_id: session_id.clone(),
-        status: status.as_str().to_owned(),
-        answers,
-    });
-    Ok(DrillResult {
-        session_id,
-        answers,
-        status,
-    })
+
+    /// Ends the session with `status` and says so.
+    fn end(self, status: SessionStatus) -> Result<DrillResult> {
+        self.store.end_session(&self.session_id, status)?;
+        self.io.emit(RoundEvent::Ended {
+            session_id: self.session_id.clone(),
+            status: status.as_str().to_owned(),
+            answers: self.answers,
+        });
+        Ok(DrillResult {
+            session_id: self.session_id,
+            answers: self.answers,
+            status,
+        })
+    }
+}
+
+/// Whether a `repeat_until` step wants another try of this answer, and says so.
+fn wants_another_try(question: &Question, card: &Scorecard, attempt: u32) -> bool {
+    let Some(target) = question.repeat_until else {
+        return false;
+    };
+    let again = card.overall < target && attempt < question.max_tries;
+    if again {
+        println!(
+            "Scored {:.0}; this step wants {target:.0}. Again (try {} of {}).",
+            card.overall,
+            attempt + 1,
+            question.max_tries
+        );
+    }
+    again
 }
 
 impl AnswerSource {
+    /// The recordings given with `--input`, each checked, or the microphone, checked to
+    /// exist: before the session exists, so a bad input leaves nothing behind.
+    fn checked(options: &DrillOptions) -> Result<Self> {
+        if options.inputs.is_empty() {
+            devices::check_input(options.device.as_deref())?;
+            return Ok(AnswerSource::Microphone(options.device.clone()));
+        }
+        for input in &options.inputs {
+            crate::audio::check_wav(input)?;
+        }
+        Ok(AnswerSource::Files(
+            options.inputs.iter().cloned().collect(),
+            options.realtime,
+        ))
+    }
+
     /// Whether the recordings given with `--input` have all been used.
     fn exhausted(&self) -> bool {
         matches!(self, AnswerSource::Files(files, _) if files.is_empty())

@@ -5,7 +5,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{Sandbox, TWO_PROMPT_BANK as BANK};
@@ -23,6 +23,9 @@ prompt = "design"
 repeat_until = 70
 max_tries = 2
 "#;
+
+/// One question, no follow-ups: one answer per drill.
+const ONE_QUESTION: &str = "name = \"one\"\nfollow_ups = false\n[[step]]\nprompt = \"design\"\n";
 
 struct Drill {
     sb: Sandbox,
@@ -53,6 +56,44 @@ impl Drill {
 
     fn review(&self) -> Value {
         self.sb.viva_json(&["review", "--json"])
+    }
+
+    /// `viva drill test` answering from `input` at real-time speed, in the background.
+    fn spawn_realtime(&self, input: &Path) -> Child {
+        Command::new(env!("CARGO_BIN_EXE_viva"))
+            .args(self.args(&[
+                "drill",
+                "test",
+                "--tts",
+                "none",
+                "--realtime",
+                "--input",
+                input.to_str().unwrap(),
+            ]))
+            .env("VIVA_HOME", &self.home)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Waits, while `child` records, until its answer's WAV is longer than `bytes`.
+    fn answer_wav_longer_than(&self, child: &mut Child, bytes: u64) -> PathBuf {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(path) = common::first_answer_wav(&self.home) {
+                if std::fs::metadata(&path).map_or(0, |m| m.len()) > bytes {
+                    return path;
+                }
+            }
+            assert!(Instant::now() < deadline, "no answer recording appeared");
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "viva ended before the kill"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 }
 
@@ -170,7 +211,7 @@ fn a_drill_stops_cleanly_when_the_recordings_run_out() {
 
 #[test]
 fn an_answer_ends_on_silence_after_speech() {
-    let d = Drill::new("name = \"one\"\nfollow_ups = false\n[[step]]\nprompt = \"design\"\n");
+    let d = Drill::new(ONE_QUESTION);
     let speech = d.answer(
         "speech.wav",
         "I would start from the member and the success metric.",
@@ -198,46 +239,16 @@ fn an_answer_ends_on_silence_after_speech() {
 
 #[test]
 fn killing_viva_mid_answer_keeps_what_was_recorded() {
-    let d = Drill::new("name = \"one\"\nfollow_ups = false\n[[step]]\nprompt = \"design\"\n");
+    let d = Drill::new(ONE_QUESTION);
     let long = d.answer(
         "long.wav",
         "I would start with the member, then the success metric, then candidate generation, \
          ranking, the artwork, cold start, offline training and online serving, and finally \
          how every change is tested against long term retention rather than clicks alone.",
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_viva"))
-        .args(d.args(&[
-            "drill",
-            "test",
-            "--tts",
-            "none",
-            "--realtime",
-            "--input",
-            long.to_str().unwrap(),
-        ]))
-        .env("VIVA_HOME", &d.home)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = d.spawn_realtime(&long);
     // Wait until at least three seconds of the answer are on disk, then SIGKILL.
-    let home = d.home.clone();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let wav = loop {
-        let found = common::first_answer_wav(&home);
-        if let Some(path) = found {
-            if std::fs::metadata(&path).map_or(0, |m| m.len()) > 44 + 16_000 * 2 * 3 {
-                break path;
-            }
-        }
-        assert!(Instant::now() < deadline, "no answer recording appeared");
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "viva ended before the kill"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let wav = d.answer_wav_longer_than(&mut child, 44 + 16_000 * 2 * 3);
     child.kill().unwrap();
     child.wait().unwrap();
 
@@ -257,6 +268,78 @@ fn killing_viva_mid_answer_keeps_what_was_recorded() {
     assert!(
         samples.iter().any(|s| s.unsigned_abs() > 1000),
         "speech, not silence"
+    );
+}
+
+/// The samples of a 16-bit WAV as hound reads them (as far as its header says).
+fn samples_of(wav: &Path) -> Vec<i16> {
+    hound::WavReader::open(wav)
+        .unwrap_or_else(|e| panic!("{}: {e}", wav.display()))
+        .into_samples::<i16>()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// How many frames Python's `wave` module reads from a WAV (it refuses a broken header).
+fn python_wave_frames(wav: &Path) -> usize {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, wave\n\
+             w = wave.open(sys.argv[1])\n\
+             print(len(w.readframes(w.getnframes())) // w.getsampwidth())",
+            wav.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("python3 is needed for this test ({e}); `apt-get install python3` (scripts/setup-debian installs it)")
+        });
+    assert!(
+        out.status.success(),
+        "Python's wave refused {}: {}",
+        wav.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+#[test]
+fn killing_viva_in_the_first_second_of_an_answer_leaves_a_readable_wav_repaired_on_next_start() {
+    let d = Drill::new(ONE_QUESTION);
+    let long = d.answer(
+        "long.wav",
+        "I would start with the member, then the success metric, then candidate generation.",
+    );
+    let mut child = d.spawn_realtime(&long);
+    // The moment the first samples are on disk, then 0.2 s more: SIGKILL.
+    let wav = d.answer_wav_longer_than(&mut child, 44);
+    std::thread::sleep(Duration::from_millis(200));
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Before any repair, hound and Python both read the samples the header covers.
+    let read = samples_of(&wav);
+    assert!(!read.is_empty(), "the header claimed no audio");
+    assert_eq!(python_wave_frames(&wav), read.len());
+    let on_disk = (std::fs::metadata(&wav).unwrap().len() - 44) / 2;
+    assert!(read.len() as u64 <= on_disk);
+
+    // The next start repairs any lag between header and data; nothing read before is lost.
+    let out = d.sb.viva(&["review", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let repaired = samples_of(&wav);
+    assert_eq!(repaired.len() as u64, on_disk);
+    assert_eq!(repaired[..read.len()], read[..]);
+    assert_eq!(python_wave_frames(&wav), repaired.len());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.contains("repaired the header"),
+        repaired.len() > read.len(),
+        "a repair is reported exactly when one was made: {stderr}"
     );
 }
 

@@ -187,6 +187,138 @@ fn a_foreign_host_gets_403_and_a_foreign_origin_cannot_change_state() {
     assert_eq!(origin(&format!("http://127.0.0.1:{}", d.port)), 404);
 }
 
+/// GET without following redirects; returns the status and the Set-Cookie header.
+fn status_and_cookie(url: &str, headers: &[(&str, &str)]) -> (u16, Option<String>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into();
+    let mut request = agent.get(url);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = request.call().unwrap();
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .map(|c| c.to_str().unwrap().to_owned());
+    (response.status().as_u16(), cookie)
+}
+
+#[test]
+fn the_page_cookie_outlives_a_browser_restart_and_the_guards_still_hold() {
+    let sb = Sandbox::new();
+    let d = Daemon::start(&sb);
+    let auth = d.url(&format!("/auth?token={}", d.token));
+    let (status, cookie) = status_and_cookie(&auth, &[]);
+    assert_eq!(status, 303);
+    let cookie = cookie.expect("/auth sets the cookie");
+    let attributes: Vec<&str> = cookie.split(';').map(str::trim).collect();
+    assert_eq!(attributes[0], format!("viva_token={}", d.token));
+    for wanted in ["Path=/", "Max-Age=2592000", "HttpOnly", "SameSite=Strict"] {
+        assert!(attributes.contains(&wanted), "{wanted} missing: {cookie}");
+    }
+    // A wrong token, a foreign Host, a stale cookie and a foreign Origin are all still refused.
+    let (status, cookie) = status_and_cookie(&d.url("/auth?token=0000"), &[]);
+    assert_eq!((status, cookie), (401, None));
+    let (status, cookie) = status_and_cookie(&auth, &[("Host", "evil.example")]);
+    assert_eq!((status, cookie), (403, None));
+    let stale = "viva_token=0000";
+    assert_eq!(raw_status(&d.url("/"), &[("Cookie", stale)], false), 401);
+    let good = format!("viva_token={}", d.token);
+    assert_eq!(raw_status(&d.url("/"), &[("Cookie", &good)], false), 200);
+    assert_eq!(
+        raw_status(
+            &d.url("/api/rounds/current/stop"),
+            &[("Cookie", &good), ("Origin", "http://evil.example")],
+            true
+        ),
+        403
+    );
+    // A bookmark from before a daemon restart meets a page saying what to do.
+    let mut response = Daemon::agent().get(d.url("/")).call().unwrap();
+    assert_eq!(response.status().as_u16(), 401);
+    let page = response.body_mut().read_to_string().unwrap();
+    assert!(page.contains("viva open"), "{page}");
+}
+
+/// `viva open` for this sandbox, with `BROWSER` and `PATH` as given.
+fn viva_open(sb: &Sandbox, browser: &str, path: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_viva"))
+        .arg("open")
+        .env("VIVA_HOME", sb.home())
+        .env("BROWSER", browser)
+        .env("PATH", path)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn viva_open_hands_the_browser_the_running_daemons_tokened_address() {
+    let sb = Sandbox::new();
+    let d = Daemon::start(&sb);
+    let opened = sb.path("opened.txt");
+    let script = sb.path("browser.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > '{}'\n", opened.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let out = viva_open(&sb, script.to_str().unwrap(), Path::new("/usr/bin:/bin"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = std::fs::read_to_string(&opened).expect("the browser was started");
+    assert_eq!(
+        url,
+        format!("http://127.0.0.1:{}/auth?token={}", d.port, d.token)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("opened the review page"));
+    // The address signs the browser in.
+    let (status, cookie) = status_and_cookie(&url, &[]);
+    assert_eq!(status, 303);
+    assert!(cookie.is_some_and(|c| c.contains(&d.token)));
+}
+
+#[test]
+fn viva_open_without_a_browser_prints_the_address_and_says_so() {
+    let sb = Sandbox::new();
+    let d = Daemon::start(&sb);
+    // No BROWSER that runs, and no xdg-open on an empty PATH.
+    let empty = sb.path("empty-bin");
+    std::fs::create_dir(&empty).unwrap();
+    let out = viva_open(&sb, "/nonexistent/browser", &empty);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("http://127.0.0.1:{}/auth?token={}", d.port, d.token)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no browser could be started"), "{stderr}");
+    assert!(stderr.contains("/nonexistent/browser"), "{stderr}");
+}
+
+#[test]
+fn viva_open_without_a_daemon_says_how_to_start_one() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.home()).unwrap();
+    let out = viva_open(&sb, "/nonexistent/browser", Path::new("/usr/bin:/bin"));
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no viva serve is running"), "{stderr}");
+    assert!(stderr.contains("`viva serve`"), "{stderr}");
+}
+
 #[test]
 fn serve_json_is_private_and_gone_after_sigterm() {
     let sb = Sandbox::new();

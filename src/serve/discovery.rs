@@ -25,6 +25,11 @@ impl ServeInfo {
     pub fn base_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
+
+    /// The review page's way in: the token once in the address, a cookie from then on.
+    pub fn page_url(&self) -> String {
+        format!("{}/auth?token={}", self.base_url(), self.token)
+    }
 }
 
 pub fn path(home: &Path) -> PathBuf {

@@ -7,13 +7,19 @@ use std::sync::Arc;
 use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::api::ApiError;
 use super::AppState;
 
 pub const COOKIE: &str = "viva_token";
+/// How long the browser keeps the cookie: 30 days. Without a lifetime it is a session cookie,
+/// gone when the browser restarts, and the bookmarked page meets a 401. The token inside is
+/// worthless once the daemon that issued it stops (every start makes a new one), so the
+/// lifetime only bounds how long a browser holds a token for a daemon that keeps running:
+/// a month of browser restarts, then `viva open` again.
+pub const COOKIE_MAX_AGE_SECONDS: u64 = 30 * 24 * 60 * 60;
 
 /// Checks Host, then the token, then Origin for state-changing requests.
 pub async fn check(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
@@ -29,6 +35,9 @@ pub async fn check(State(state): State<Arc<AppState>>, request: Request, next: N
         return next.run(request).await;
     }
     if !has_token(headers, &state.token) {
+        if request.uri().path() == "/" {
+            return signed_out_page();
+        }
         return ApiError::new(
             StatusCode::UNAUTHORIZED,
             "missing or wrong token: open the address `viva serve` printed, or send Authorization: Bearer TOKEN from serve.json",
@@ -108,11 +117,31 @@ pub async fn auth(State(state): State<Arc<AppState>>, Query(query): Query<AuthQu
     if !same(&query.token, &state.token) {
         return ApiError::new(StatusCode::UNAUTHORIZED, "wrong token").into_response();
     }
-    let cookie = format!(
-        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict",
-        state.token
-    );
-    ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+    (
+        [(header::SET_COOKIE, cookie(&state.token))],
+        Redirect::to("/"),
+    )
+        .into_response()
+}
+
+/// The cookie `/auth` sets: the token for every path, kept [`COOKIE_MAX_AGE_SECONDS`], never
+/// readable by scripts, never sent by another site's page.
+fn cookie(token: &str) -> String {
+    format!("{COOKIE}={token}; Path=/; Max-Age={COOKIE_MAX_AGE_SECONDS}; HttpOnly; SameSite=Strict")
+}
+
+/// The page's answer to a browser without the token (a bookmark from before the daemon
+/// restarted): still a 401, but one a person can act on.
+fn signed_out_page() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Html(
+            "<!doctype html><meta charset=\"utf-8\"><title>viva: signed out</title>\n\
+             <p>This page needs the token of the running <code>viva serve</code>. \
+             Run <code>viva open</code> to open it signed in.</p>\n",
+        ),
+    )
+        .into_response()
 }
 
 #[cfg(test)]
@@ -168,6 +197,15 @@ mod tests {
             "abc"
         ));
         assert!(!has_token(&headers(&[]), "abc"));
+    }
+
+    #[test]
+    fn the_cookie_outlives_a_browser_restart_and_stays_out_of_reach_of_scripts() {
+        let cookie = cookie("abc");
+        assert!(cookie.starts_with("viva_token=abc; Path=/;"), "{cookie}");
+        assert!(cookie.contains("; Max-Age=2592000;"), "{cookie}");
+        assert!(cookie.contains("; HttpOnly;"), "{cookie}");
+        assert!(cookie.ends_with("; SameSite=Strict"), "{cookie}");
     }
 
     #[test]

@@ -77,8 +77,8 @@ impl AppState {
 pub fn run(env: Env, bank: Bank, port: u16) -> Result<()> {
     let home = env.home.clone();
     let mut store = Store::open(&home)?;
-    for id in store.recover_interrupted()? {
-        eprintln!("viva: session {id} was interrupted; its answers so far are kept");
+    for line in store.recover()? {
+        eprintln!("viva: {line}");
     }
     let config = env.config.clone();
     let started = Instant::now();
@@ -128,7 +128,7 @@ async fn serve(
     });
     discovery::publish(&home, &info)?;
     println!("viva serve: listening on {}", info.base_url());
-    println!("Review page: {}/auth?token={}", info.base_url(), info.token);
+    println!("Review page: {}", info.page_url());
 
     let app = router(state.clone());
     let stopping = state.clone();
