@@ -72,6 +72,23 @@ impl InputFeed {
     pub fn finish(&self) {
         self.ended.store(true, Ordering::Release);
     }
+
+    /// A handle that ends the input from outside the producer: a device's error callback,
+    /// which fires when the device is gone and no more samples will ever come.
+    pub fn ender(&self) -> InputEnder {
+        InputEnder(self.ended.clone())
+    }
+}
+
+/// Ends a live input from wherever its producer learns it is over.
+#[derive(Clone)]
+pub struct InputEnder(Arc<AtomicBool>);
+
+impl InputEnder {
+    /// The consumer drains what was pushed before and ends the answer.
+    pub fn finish(&self) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 /// A connected producer/consumer pair for input of `format`.
