@@ -119,9 +119,14 @@ fn input_device(name: Option<&str>) -> Result<cpal::Device> {
             } else {
                 names.join(", ")
             };
-            anyhow!("no input device matches `{wanted}`; input devices: {known} (see `viva devices`)")
+            anyhow!(
+                "no input device matches `{wanted}`; input devices: {known} (see `viva devices`)"
+            )
         })?;
-    Ok(devices.into_iter().nth(index).expect("index from this list"))
+    Ok(devices
+        .into_iter()
+        .nth(index)
+        .expect("index from this list"))
 }
 
 /// Opens a microphone at its native format. The stream lives on its own thread until the

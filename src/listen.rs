@@ -247,6 +247,9 @@ pub fn record_answer(
     let mut segmenter = Segmenter::default();
     let mut recorded: Vec<f32> = Vec::new();
     let mut last_meter = Instant::now();
+    // Where the meter's next block starts: it measures everything since its last report, not
+    // just the last read (which can be a handful of samples, and read 0 mid-word).
+    let mut meter_from = 0;
     let mut raw = Vec::new();
     let read_block =
         (input.format.sample_rate as usize / 10).max(1) * input.format.channels as usize;
@@ -282,11 +285,12 @@ pub fn record_answer(
             }
             if last_meter.elapsed() >= Duration::from_millis(100) {
                 observer.level(Level {
-                    rms: rms(&fresh),
+                    rms: rms(&recorded[meter_from..]),
                     seconds: recorded.len() as f64 / SAMPLE_RATE as f64,
                     speaking: endpoint.speaking(),
                 });
                 last_meter = Instant::now();
+                meter_from = recorded.len();
             }
         }
         if let Some(reason) = endpoint.verdict(recorded.len()) {

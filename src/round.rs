@@ -424,6 +424,8 @@ pub fn drill(
             }
             replay_question = true;
             think(question.think_seconds, interactive || options.realtime);
+            // The start tone plays before the microphone opens, so no answer begins with it.
+            start_tone(voice.told_no_speaker);
             let input = source.open()?;
             let audio_path = session_dir.join(format!("answer-{:03}.wav", answers + 1));
             let answer_id = store.start_answer(NewAnswer {
@@ -436,7 +438,6 @@ pub fn drill(
                 question_audio_path: question_audio.clone(),
             })?;
             answers += 1;
-            beep(voice.told_no_speaker, 880.0);
             io.emit(RoundEvent::Recording {
                 prompt_id: question.prompt.id.clone(),
                 audio: audio_path.clone(),
@@ -724,11 +725,20 @@ impl Voice {
     }
 }
 
-/// A short tone marks the start and end of an answer, where there is a speaker.
-fn beep(no_speaker: bool, frequency: f32) {
-    if !no_speaker {
-        let tone = speak::tone(frequency, 0.12, crate::audio::SAMPLE_RATE);
-        let _ = devices::play(&tone, crate::audio::SAMPLE_RATE);
+/// A short tone marks the start and end of an answer, where there is a speaker. Returns
+/// whether it played.
+fn beep(no_speaker: bool, frequency: f32) -> bool {
+    if no_speaker {
+        return false;
+    }
+    let tone = speak::tone(frequency, 0.12, crate::audio::SAMPLE_RATE);
+    matches!(devices::play(&tone, crate::audio::SAMPLE_RATE), Ok(true))
+}
+
+/// The tone that says "answer now", and the gate's tail after it (see [`Voice::say`]).
+fn start_tone(no_speaker: bool) {
+    if beep(no_speaker, 880.0) {
+        std::thread::sleep(std::time::Duration::from_secs_f64(MIC_GATE_TAIL_SECONDS));
     }
 }
 

@@ -75,6 +75,22 @@ fn store_error(err: crate::store::StoreError) -> ApiError {
     ApiError::new(status, err.to_string())
 }
 
+/// Any path no route serves: a JSON error like every other refusal, not an empty 404.
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no such resource: {}", uri.path()),
+    )
+}
+
+/// A known path asked with the wrong method.
+pub async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} does not take {method}", uri.path()),
+    )
+}
+
 pub async fn index() -> Html<&'static str> {
     Html(include_str!("web/index.html"))
 }
