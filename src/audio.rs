@@ -233,7 +233,17 @@ pub fn resample_to(mono: &[f32], from: u32, to: u32) -> anyhow::Result<Vec<f32>>
     let expected = (mono.len() as f64 * to as f64 / from as f64).round() as usize;
     let mut samples = output.take_data();
     samples.truncate(expected);
+    // A band-limited resampler overshoots full-scale input a little; later stages (the voice
+    // detector among them) take [-1, 1] only.
+    clamp_full_scale(&mut samples);
     Ok(samples)
+}
+
+/// Keeps samples within [-1, 1], the range every stage after `audio` relies on.
+pub fn clamp_full_scale(samples: &mut [f32]) {
+    for s in samples {
+        *s = s.clamp(-1.0, 1.0);
+    }
 }
 
 /// Writes 16 kHz mono `f32` samples as a 16-bit WAV file.

@@ -442,8 +442,9 @@ impl MonoResampler {
         let whole = samples.len() / self.channels * self.channels;
         self.partial_frame = samples[whole..].to_vec();
         for frame in samples[..whole].chunks_exact(self.channels) {
+            // A float device may deliver more than full scale; the voice detector takes [-1, 1].
             self.pending
-                .push(frame.iter().sum::<f32>() / self.channels as f32);
+                .push((frame.iter().sum::<f32>() / self.channels as f32).clamp(-1.0, 1.0));
         }
         self.frames_in += (whole / self.channels) as u64;
         let Some(resampler) = self.resampler.as_mut() else {
@@ -498,6 +499,8 @@ impl MonoResampler {
         let cut = self.delay_left.min(out.len());
         self.delay_left -= cut;
         out.drain(..cut);
+        // The resampler overshoots full-scale input a little.
+        crate::audio::clamp_full_scale(&mut out);
         if self.resampler.is_some() {
             self.frames_out += out.len() as u64;
         }

@@ -326,7 +326,7 @@ fn check_bank(
 fn fuzz_bank_prompt_files() {
     fuzz(
         "bank prompts",
-        96,
+        256,
         mutated_text(common::TWO_PROMPT_BANK),
         |text| {
             let file = viva::bank::BankFile {
@@ -369,7 +369,7 @@ fn fuzz_bank_playlist_files() {
         text: common::TWO_PROMPT_BANK.into(),
     };
     viva::bank::build(&[vec![prompts.clone()]]).expect("the seed prompts are valid");
-    fuzz("bank playlists", 96, mutated_text(PLAYLIST), |text| {
+    fuzz("bank playlists", 256, mutated_text(PLAYLIST), |text| {
         let file = viva::bank::BankFile {
             display: "fuzz/playlists/fuzzed.toml".into(),
             is_playlist: true,
@@ -442,7 +442,7 @@ fn check_wav_bytes(bytes: &[u8]) -> Result<(), TestCaseError> {
 
 #[test]
 fn fuzz_wav_reader() {
-    fuzz("wav", 160, wav_file().prop_flat_map(mutated), |bytes| {
+    fuzz("wav", 512, wav_file().prop_flat_map(mutated), |bytes| {
         check_wav_bytes(&bytes)
     });
 }
@@ -450,7 +450,7 @@ fn fuzz_wav_reader() {
 #[test]
 fn unmutated_wavs_decode() {
     // The seed is sound: without edits every generated file decodes.
-    fuzz("wav seeds", 24, wav_file(), |bytes| {
+    fuzz("wav seeds", 32, wav_file(), |bytes| {
         let recording = viva::audio::decode_wav(Cursor::new(&bytes), Path::new("seed.wav"));
         prop_assert!(
             recording.is_ok() || bytes.len() <= 44,
@@ -481,7 +481,7 @@ fn fuzz_ggml_checker() {
     std::fs::write(&path, ggml_seed()).unwrap();
     let summary = viva::ggml::check_model_file(&path).expect("the seed is a valid model");
     assert_eq!(summary.tensors, 1);
-    fuzz("ggml", 128, mutated(ggml_seed()), |bytes| {
+    fuzz("ggml", 384, mutated(ggml_seed()), |bytes| {
         std::fs::write(&path, &bytes).unwrap();
         if let Err(message) = viva::ggml::check_model_file(&path) {
             prop_assert!(!message.trim().is_empty());
@@ -514,7 +514,7 @@ impl Daemon {
             .current_dir(sb.dir.path())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(sb.path("serve-stderr.log")).unwrap())
             .spawn()
             .unwrap();
         let file = sb.home().join("serve.json");
@@ -739,7 +739,7 @@ fn fuzz_http_api_bodies_and_queries() {
     let mut daemon = Daemon::start(&sb);
     let sessions_dir = sb.home().join("sessions");
     let statuses = std::sync::Mutex::new(std::collections::BTreeMap::<u16, u32>::new());
-    fuzz("http api", 200, request(), |request| {
+    fuzz("http api", 600, request(), |request| {
         let (status, body) = daemon.send(
             request.method,
             request.target.as_bytes(),
@@ -749,9 +749,10 @@ fn fuzz_http_api_bodies_and_queries() {
         *statuses.lock().unwrap().entry(status).or_default() += 1;
         prop_assert!(
             (200..500).contains(&status),
-            "{} {} answered {status}: {body}",
+            "{} {} answered {status}: {body}; the daemon said: {}",
             request.method,
-            request.target
+            request.target,
+            std::fs::read_to_string(sb.path("serve-stderr.log")).unwrap_or_default()
         );
         // viva's own refusals say why; a request line the HTTP library cannot parse gets its
         // bare 400.
