@@ -641,7 +641,7 @@ mod fuzz {
         let cases = std::env::var("VIVA_FUZZ_CASES")
             .ok()
             .and_then(|n| n.parse().ok())
-            .unwrap_or(64);
+            .unwrap_or(256);
         let mut runner = TestRunner::new(Config {
             cases,
             failure_persistence: None,
