@@ -757,7 +757,12 @@ fn fuzz_http_api_bodies_and_queries() {
         // viva's own refusals say why; a request line the HTTP library cannot parse gets its
         // bare 400.
         if status >= 400 && request.target.bytes().all(is_url_byte) {
-            prop_assert!(!body.trim().is_empty(), "a {status} says why");
+            let error = serde_json::from_str::<Value>(&body).ok();
+            let message = error.as_ref().and_then(|e| e["error"].as_str());
+            prop_assert!(
+                message.is_some_and(|m| !m.trim().is_empty()),
+                "a {status} says why, as {{\"error\": message}}: {body:?}"
+            );
         }
         // Nothing reaches the store: no recording named here exists, so no round gets as far
         // as creating a session.
