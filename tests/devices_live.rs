@@ -194,6 +194,12 @@ fn finish(live: &Live, mut child: Child, seconds: u64) -> (Output, String) {
     (child.wait_with_output().unwrap(), live.said())
 }
 
+/// Stops a helper process (a player, the daemon) and reaps it.
+fn stop(mut child: Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -242,7 +248,7 @@ fn ask_speaks_the_question_and_keeps_the_microphone_shut_while_it_plays() {
     let player = live.speak_when_recording(1, &answer);
     let (out, said) = finish(&live, viva, 180);
     assert!(out.status.success(), "{said}");
-    drop(player);
+    stop(player);
     let heard = monitor.stop(&live.sb.path("monitor.wav"));
 
     let session = live.review();
@@ -449,7 +455,7 @@ fn a_live_answer_is_cut_at_the_rubrics_maximum_plus_grace() {
     let viva = live.spawn(&["ask", "brief", "--tts", "none"]);
     let player = live.speak_when_recording(1, &long);
     let (out, said) = finish(&live, viva, 180);
-    drop(player);
+    stop(player);
     assert!(out.status.success(), "{said}");
     let wav = PathBuf::from(
         live.review()["answers"][0]["audio"]
@@ -469,11 +475,12 @@ fn a_microphone_that_disappears_mid_answer_ends_it_and_keeps_what_was_said() {
     let live = Live::new();
     let answer = live.answer("answer.wav", DECIDE_ANSWER);
     let viva = live.spawn(&["ask", "decide", "--tts", "none"]);
-    let _player = live.speak_when_recording(1, &answer);
+    let player = live.speak_when_recording(1, &answer);
     // "I took ownership of the database migration" is said by then; the rest never is.
     std::thread::sleep(Duration::from_millis(3800));
     live.sound.pactl(&["unload-module", "module-null-sink"]);
     let (out, message) = finish(&live, viva, 120);
+    stop(player);
     assert!(out.status.success(), "{message}");
     assert_eq!(
         message
@@ -504,7 +511,7 @@ fn a_microphone_that_disappears_mid_answer_ends_it_and_keeps_what_was_said() {
 fn the_level_meter_reports_the_voice_as_it_is_heard() {
     let live = Live::new();
     let answer = live.answer("answer.wav", DECIDE_ANSWER);
-    let mut daemon = live
+    let daemon = live
         .viva(&["serve", "--port", "0"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -560,9 +567,10 @@ fn the_level_meter_reports_the_voice_as_it_is_heard() {
             _ => {}
         }
     }
-    drop(player);
-    let _ = daemon.kill();
-    let _ = daemon.wait();
+    if let Some(player) = player {
+        stop(player);
+    }
+    stop(daemon);
 
     let rms: Vec<f64> = levels.iter().map(|l| l["rms"].as_f64().unwrap()).collect();
     let seconds: Vec<f64> = levels
