@@ -145,7 +145,16 @@ fn read_samples<R: Read>(
     let spec = wav.spec();
     let samples = match (spec.sample_format, spec.bits_per_sample) {
         (hound::SampleFormat::Float, 32) => {
-            drain(wav.into_samples::<f32>(), |s| s, path, expected)?
+            let samples = drain(wav.into_samples::<f32>(), |s| s, path, expected)?;
+            // A NaN or infinity would poison the resampler's FFT (rubato panics on it); a
+            // float beyond full scale is clipped, as any player would.
+            if samples.iter().any(|s| !s.is_finite()) {
+                return Err(AudioError::Unsupported {
+                    path: path.to_owned(),
+                    detail: "float samples that are not numbers (NaN or infinity)".into(),
+                });
+            }
+            samples.into_iter().map(|s| s.clamp(-1.0, 1.0)).collect()
         }
         (hound::SampleFormat::Int, bits @ 8..=32) => {
             let scale = 1.0 / (1u64 << (bits - 1)) as f32;
@@ -180,7 +189,8 @@ fn drain<S>(
     path: &Path,
     expected: usize,
 ) -> Result<Vec<f32>, AudioError> {
-    let mut out = Vec::with_capacity(expected);
+    // The header's count is only a claim: a corrupt one must not reserve gigabytes.
+    let mut out = Vec::with_capacity(expected.min(1 << 22));
     for sample in samples {
         match sample {
             Ok(s) => out.push(convert(s)),
@@ -223,7 +233,17 @@ pub fn resample_to(mono: &[f32], from: u32, to: u32) -> anyhow::Result<Vec<f32>>
     let expected = (mono.len() as f64 * to as f64 / from as f64).round() as usize;
     let mut samples = output.take_data();
     samples.truncate(expected);
+    // A band-limited resampler overshoots full-scale input a little; later stages (the voice
+    // detector among them) take [-1, 1] only.
+    clamp_full_scale(&mut samples);
     Ok(samples)
+}
+
+/// Keeps samples within [-1, 1], the range every stage after `audio` relies on.
+pub fn clamp_full_scale(samples: &mut [f32]) {
+    for s in samples {
+        *s = s.clamp(-1.0, 1.0);
+    }
 }
 
 /// Writes 16 kHz mono `f32` samples as a 16-bit WAV file.

@@ -619,17 +619,20 @@ fn devices_cmd(json: bool) -> Result<ExitCode> {
         let mut out = String::new();
         for d in &list {
             out.push_str(&format!(
-                "{} {:<6} {}{}\n",
+                "{} {:<6} {}{}{}\n",
                 if d.default { "*" } else { " " },
                 d.direction,
                 d.name,
+                d.id.as_deref()
+                    .map(|id| format!(" [{id}]"))
+                    .unwrap_or_default(),
                 d.config
                     .as_deref()
                     .map(|c| format!("  ({c})"))
                     .unwrap_or_default()
             ));
         }
-        out.push_str("* default device");
+        out.push_str("* default device; --device takes a name, part of one, or the [id]");
         print(&out)?;
     }
     Ok(ExitCode::SUCCESS)

@@ -20,7 +20,11 @@ use crate::listen::{self, InputFeed, InputFormat, LiveInput};
 /// One device as `viva devices` shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeviceInfo {
+    /// What the system calls the device for people ("PulseAudio Sound Server").
     pub name: String,
+    /// The host's own identifier (ALSA's PCM name, such as `pulse` or `hw:CARD=0,DEV=0`);
+    /// `--device` accepts it as well as the name.
+    pub id: Option<String>,
     pub direction: &'static str,
     pub default: bool,
     /// Native rate, channels and format, when the device reports them.
@@ -30,15 +34,28 @@ pub struct DeviceInfo {
 /// Every input and output device of the default host, defaults marked.
 pub fn list() -> Vec<DeviceInfo> {
     let host = cpal::default_host();
-    let default_in = host.default_input_device().map(|d| d.to_string());
-    let default_out = host.default_output_device().map(|d| d.to_string());
+    // By identifier: ALSA names its default device "Default Audio Device" on its own and
+    // something else in the list, so names would never match.
+    let default_in = host.default_input_device().and_then(|d| device_id(&d));
+    let default_out = host.default_output_device().and_then(|d| device_id(&d));
     let mut devices = Vec::new();
-    if let Ok(inputs) = host.input_devices() {
-        for device in inputs {
-            let name = device.to_string();
+    for (direction, found, default) in [
+        ("input", host.input_devices(), default_in),
+        ("output", host.output_devices(), default_out),
+    ] {
+        for device in found.into_iter().flatten() {
+            let id = device_id(&device);
+            let config = if direction == "input" {
+                device.default_input_config()
+            } else {
+                device.default_output_config()
+            };
             devices.push(DeviceInfo {
-                default: default_in.as_deref() == Some(name.as_str()),
-                config: device.default_input_config().ok().map(|c| {
+                name: device.to_string(),
+                default: id.is_some() && id == default,
+                id,
+                direction,
+                config: config.ok().map(|c| {
                     format!(
                         "{} Hz, {} ch, {}",
                         c.sample_rate(),
@@ -46,30 +63,15 @@ pub fn list() -> Vec<DeviceInfo> {
                         c.sample_format()
                     )
                 }),
-                direction: "input",
-                name,
-            });
-        }
-    }
-    if let Ok(outputs) = host.output_devices() {
-        for device in outputs {
-            let name = device.to_string();
-            devices.push(DeviceInfo {
-                default: default_out.as_deref() == Some(name.as_str()),
-                config: device.default_output_config().ok().map(|c| {
-                    format!(
-                        "{} Hz, {} ch, {}",
-                        c.sample_rate(),
-                        c.channels(),
-                        c.sample_format()
-                    )
-                }),
-                direction: "output",
-                name,
             });
         }
     }
     devices
+}
+
+/// The host's identifier of a device, without the host's prefix.
+fn device_id(device: &cpal::Device) -> Option<String> {
+    device.id().ok().map(|id| id.id().to_owned())
 }
 
 /// Picks the name that matches `wanted`: exactly, then ignoring case, then as a substring.
@@ -103,19 +105,28 @@ fn input_device(name: Option<&str>) -> Result<cpal::Device> {
         .map(|d| d.collect())
         .unwrap_or_default();
     let names: Vec<String> = devices.iter().map(|d| d.to_string()).collect();
-    let chosen = match_name(wanted, &names).ok_or_else(|| {
-        let known = if names.is_empty() {
-            "there are none".to_owned()
-        } else {
-            names.join(", ")
-        };
-        anyhow!("no input device matches `{wanted}`; input devices: {known}")
-    })?;
-    let index = names
+    // An exact identifier (`pulse`, `hw:CARD=0,DEV=0`) wins; then the names, loosely.
+    let index = devices
         .iter()
-        .position(|n| n == chosen)
-        .expect("matched from names");
-    Ok(devices.into_iter().nth(index).expect("same length"))
+        .position(|d| device_id(d).as_deref() == Some(wanted))
+        .or_else(|| {
+            let chosen = match_name(wanted, &names)?;
+            names.iter().position(|n| n == chosen)
+        })
+        .ok_or_else(|| {
+            let known = if names.is_empty() {
+                "there are none".to_owned()
+            } else {
+                names.join(", ")
+            };
+            anyhow!(
+                "no input device matches `{wanted}`; input devices: {known} (see `viva devices`)"
+            )
+        })?;
+    Ok(devices
+        .into_iter()
+        .nth(index)
+        .expect("index from this list"))
 }
 
 /// Opens a microphone at its native format. The stream lives on its own thread until the
@@ -133,12 +144,15 @@ pub fn microphone(name: Option<&str>) -> Result<LiveInput> {
     let (feed, into_input) = listen::channel(format);
     let (started_tx, started_rx) = mpsc::channel::<Result<()>>();
     let stop = Arc::new(AtomicBool::new(false));
-    let stop_thread = stop.clone();
+    let failed = Arc::new(AtomicBool::new(false));
+    let (stop_thread, failed_thread) = (stop.clone(), failed);
+    let name = device_name.clone();
     let thread = std::thread::spawn(move || {
-        let stream = match build_input(&device, config, feed).and_then(|stream| {
-            stream.play()?;
-            Ok(stream)
-        }) {
+        let stream = match build_input(&device, &name, config, feed, failed_thread.clone())
+            .and_then(|stream| {
+                stream.play()?;
+                Ok(stream)
+            }) {
             Ok(stream) => stream,
             Err(e) => {
                 let _ = started_tx.send(Err(e));
@@ -146,7 +160,8 @@ pub fn microphone(name: Option<&str>) -> Result<LiveInput> {
             }
         };
         let _ = started_tx.send(Ok(()));
-        while !stop_thread.load(Ordering::Relaxed) {
+        // A failed stream is dropped at once: ALSA keeps reporting its error until then.
+        while !stop_thread.load(Ordering::Relaxed) && !failed_thread.load(Ordering::Acquire) {
             std::thread::sleep(Duration::from_millis(20));
         }
         drop(stream);
@@ -179,50 +194,64 @@ impl Drop for StreamGuard {
 
 fn build_input(
     device: &cpal::Device,
+    name: &str,
     config: cpal::SupportedStreamConfig,
     feed: InputFeed,
+    failed: Arc<AtomicBool>,
 ) -> Result<cpal::Stream> {
     let format = config.sample_format();
     let config: cpal::StreamConfig = config.into();
+    let on_error = device_lost(name, feed.ender(), failed);
     Ok(match format {
-        SampleFormat::I8 => input_stream::<i8>(device, config, feed)?,
-        SampleFormat::I16 => input_stream::<i16>(device, config, feed)?,
-        SampleFormat::I24 => input_stream::<cpal::I24>(device, config, feed)?,
-        SampleFormat::I32 => input_stream::<i32>(device, config, feed)?,
-        SampleFormat::U8 => input_stream::<u8>(device, config, feed)?,
-        SampleFormat::U16 => input_stream::<u16>(device, config, feed)?,
-        SampleFormat::U32 => input_stream::<u32>(device, config, feed)?,
-        SampleFormat::F32 => input_stream::<f32>(device, config, feed)?,
-        SampleFormat::F64 => input_stream::<f64>(device, config, feed)?,
+        SampleFormat::I8 => input_stream::<i8>(device, config, feed, on_error)?,
+        SampleFormat::I16 => input_stream::<i16>(device, config, feed, on_error)?,
+        SampleFormat::I24 => input_stream::<cpal::I24>(device, config, feed, on_error)?,
+        SampleFormat::I32 => input_stream::<i32>(device, config, feed, on_error)?,
+        SampleFormat::U8 => input_stream::<u8>(device, config, feed, on_error)?,
+        SampleFormat::U16 => input_stream::<u16>(device, config, feed, on_error)?,
+        SampleFormat::U32 => input_stream::<u32>(device, config, feed, on_error)?,
+        SampleFormat::F32 => input_stream::<f32>(device, config, feed, on_error)?,
+        SampleFormat::F64 => input_stream::<f64>(device, config, feed, on_error)?,
         other => bail!("unsupported input sample format {other}"),
     })
+}
+
+/// The stream's error callback. An error on an input stream means the device is gone (pulled,
+/// or its sound server stopped it): no sample will come again, so the answer ends here with
+/// what was recorded, which is already on disk. Said once, though the host repeats it.
+fn device_lost(
+    name: &str,
+    input: listen::InputEnder,
+    failed: Arc<AtomicBool>,
+) -> impl FnMut(cpal::Error) + Send + 'static {
+    let name = name.to_owned();
+    move |err| {
+        if !failed.swap(true, Ordering::AcqRel) {
+            eprintln!(
+                "viva: the microphone ({name}) stopped: {err}; the answer ends here and what was said is kept"
+            );
+            input.finish();
+        }
+    }
 }
 
 fn input_stream<T>(
     device: &cpal::Device,
     config: cpal::StreamConfig,
     mut feed: InputFeed,
+    on_error: impl FnMut(cpal::Error) + Send + 'static,
 ) -> Result<cpal::Stream>
 where
     T: SizedSample,
     f32: FromSample<T>,
 {
-    let ended = Arc::new(AtomicBool::new(false));
-    let ended_cb = ended.clone();
     let stream = device.build_input_stream::<T, _, _>(
         config,
         move |data: &[T], _| {
-            if ended_cb.load(Ordering::Relaxed) {
-                feed.finish();
-            }
             // Convert and hand off: no allocation, no lock.
             feed.push(data.iter().map(|&s| s.to_sample::<f32>()));
         },
-        move |err| {
-            // A pulled device ends the answer; what was recorded is already on disk.
-            eprintln!("viva: microphone error: {err}");
-            ended.store(true, Ordering::Relaxed);
-        },
+        on_error,
         None,
     )?;
     Ok(stream)

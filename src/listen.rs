@@ -71,6 +71,23 @@ impl InputFeed {
     pub fn finish(&self) {
         self.ended.store(true, Ordering::Release);
     }
+
+    /// A handle that ends the input from outside the producer: a device's error callback,
+    /// which fires when the device is gone and no more samples will ever come.
+    pub fn ender(&self) -> InputEnder {
+        InputEnder(self.ended.clone())
+    }
+}
+
+/// Ends a live input from wherever its producer learns it is over.
+#[derive(Clone)]
+pub struct InputEnder(Arc<AtomicBool>);
+
+impl InputEnder {
+    /// The consumer drains what was pushed before and ends the answer.
+    pub fn finish(&self) {
+        self.0.store(true, Ordering::Release);
+    }
 }
 
 /// A connected producer/consumer pair for input of `format`.
@@ -229,6 +246,9 @@ pub fn record_answer(
     let mut segmenter = Segmenter::default();
     let mut recorded: Vec<f32> = Vec::new();
     let mut last_meter = Instant::now();
+    // Where the meter's next block starts: it measures everything since its last report, not
+    // just the last read (which can be a handful of samples, and read 0 mid-word).
+    let mut meter_from = 0;
     let mut raw = Vec::new();
     let read_block =
         (input.format.sample_rate as usize / 10).max(1) * input.format.channels as usize;
@@ -264,11 +284,12 @@ pub fn record_answer(
             }
             if last_meter.elapsed() >= Duration::from_millis(100) {
                 observer.level(Level {
-                    rms: rms(&fresh),
+                    rms: rms(&recorded[meter_from..]),
                     seconds: recorded.len() as f64 / SAMPLE_RATE as f64,
                     speaking: endpoint.speaking(),
                 });
                 last_meter = Instant::now();
+                meter_from = recorded.len();
             }
         }
         if let Some(reason) = endpoint.verdict(recorded.len()) {
@@ -363,8 +384,9 @@ impl MonoResampler {
         let whole = samples.len() / self.channels * self.channels;
         self.partial_frame = samples[whole..].to_vec();
         for frame in samples[..whole].chunks_exact(self.channels) {
+            // A float device may deliver more than full scale; the voice detector takes [-1, 1].
             self.pending
-                .push(frame.iter().sum::<f32>() / self.channels as f32);
+                .push((frame.iter().sum::<f32>() / self.channels as f32).clamp(-1.0, 1.0));
         }
         self.frames_in += (whole / self.channels) as u64;
         let Some(resampler) = self.resampler.as_mut() else {
@@ -419,6 +441,8 @@ impl MonoResampler {
         let cut = self.delay_left.min(out.len());
         self.delay_left -= cut;
         out.drain(..cut);
+        // The resampler overshoots full-scale input a little.
+        crate::audio::clamp_full_scale(&mut out);
         if self.resampler.is_some() {
             self.frames_out += out.len() as u64;
         }

@@ -592,8 +592,8 @@ impl<'a> Round<'a> {
         }))
     }
 
-    /// Think time, the input opened, then the answer's row (so a crash leaves it findable)
-    /// and the tone that says recording has begun. Returns the input, the answer's id and
+    /// Think time, the tone that says "answer now", the input opened (after the tone, so no
+    /// answer begins with it), then the answer's row (so a crash leaves it findable). Returns the input, the answer's id and
     /// where its recording goes.
     fn open_answer(
         &mut self,
@@ -605,6 +605,7 @@ impl<'a> Round<'a> {
             question.think_seconds,
             self.io.pause_between || self.options.realtime,
         );
+        start_tone(self.voice.told_no_speaker);
         let input = self.source.open()?;
         let audio_path = self
             .session_dir
@@ -619,7 +620,6 @@ impl<'a> Round<'a> {
             question_audio_path: question_audio,
         })?;
         self.answers += 1;
-        beep(self.voice.told_no_speaker, 880.0);
         self.io.emit(RoundEvent::Recording {
             prompt_id: question.prompt.id.clone(),
             audio: audio_path.clone(),
@@ -903,11 +903,20 @@ impl Voice {
     }
 }
 
-/// A short tone marks the start and end of an answer, where there is a speaker.
-fn beep(no_speaker: bool, frequency: f32) {
-    if !no_speaker {
-        let tone = speak::tone(frequency, 0.12, crate::audio::SAMPLE_RATE);
-        let _ = devices::play(&tone, crate::audio::SAMPLE_RATE);
+/// A short tone marks the start and end of an answer, where there is a speaker. Returns
+/// whether it played.
+fn beep(no_speaker: bool, frequency: f32) -> bool {
+    if no_speaker {
+        return false;
+    }
+    let tone = speak::tone(frequency, 0.12, crate::audio::SAMPLE_RATE);
+    matches!(devices::play(&tone, crate::audio::SAMPLE_RATE), Ok(true))
+}
+
+/// The tone that says "answer now", and the gate's tail after it (see [`Voice::say`]).
+fn start_tone(no_speaker: bool) {
+    if beep(no_speaker, 880.0) {
+        std::thread::sleep(std::time::Duration::from_secs_f64(MIC_GATE_TAIL_SECONDS));
     }
 }
 

@@ -143,8 +143,13 @@ pub fn read_sources(sources: &[BankSource]) -> Result<Vec<Vec<BankFile>>, BankEr
 
 /// Loads and checks a bank from its sources; later sources override earlier ones by id.
 pub fn load(sources: &[BankSource]) -> Result<Bank, BankError> {
-    let layers = read_sources(sources)?;
-    raw::build(&layers)
+    build(&read_sources(sources)?)
+}
+
+/// Checks bank files already in memory, layer by layer (later layers override earlier ones by
+/// id): `load` after the reading, for callers that hold the text (the fuzz tests).
+pub fn build(layers: &[Vec<BankFile>]) -> Result<Bank, BankError> {
+    raw::build(layers)
 }
 
 fn builtin_files() -> Vec<BankFile> {

@@ -539,3 +539,155 @@ fn int8_is_divided_by_its_per_row_scale() {
     );
     assert_eq!(dequantize(&q, &[2, 2], &[1.0, 1.0, 1.0]), None);
 }
+
+/// Fuzzing: a valid model's model.bin, vocabulary and wheel with a few bytes changed, or
+/// replaced by arbitrary bytes. The importer refuses what it cannot convert, naming the file,
+/// and leaves nothing in the output directory; what it converts is a valid ggml file.
+/// `VIVA_FUZZ_CASES=N` runs N cases instead of the default (as `tests/fuzz.rs` does).
+mod fuzz {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+
+    use super::*;
+
+    /// A byte change: flip a bit, write an extreme little-endian number, cut, or insert.
+    #[derive(Debug, Clone)]
+    enum Change {
+        Flip(f64, u8),
+        Number(f64, u32),
+        Cut(f64),
+        Insert(f64, Vec<u8>),
+    }
+
+    fn change() -> impl Strategy<Value = Change> {
+        let numbers = prop::sample::select(vec![0u32, 1, 8, 0xffff, 0x7fff_ffff, 0xffff_ffff]);
+        prop_oneof![
+            (0.0f64..1.0, 0u8..8).prop_map(|(at, bit)| Change::Flip(at, bit)),
+            (0.0f64..1.0, numbers).prop_map(|(at, n)| Change::Number(at, n)),
+            (0.0f64..1.0).prop_map(Change::Cut),
+            (0.0f64..1.0, prop::collection::vec(any::<u8>(), 1..12))
+                .prop_map(|(at, b)| Change::Insert(at, b)),
+        ]
+    }
+
+    fn changed(mut bytes: Vec<u8>, changes: &[Change]) -> Vec<u8> {
+        for change in changes {
+            let at = |f: f64| ((bytes.len().saturating_sub(1)) as f64 * f) as usize;
+            match change {
+                Change::Flip(f, bit) if !bytes.is_empty() => {
+                    let i = at(*f);
+                    bytes[i] ^= 1 << bit;
+                }
+                Change::Number(f, n) => {
+                    let i = at(*f);
+                    for (k, b) in n.to_le_bytes().into_iter().enumerate() {
+                        if let Some(slot) = bytes.get_mut(i + k) {
+                            *slot = b;
+                        }
+                    }
+                }
+                Change::Cut(f) => {
+                    let i = at(*f);
+                    bytes.truncate(i);
+                }
+                Change::Insert(f, new) => {
+                    let i = at(*f);
+                    bytes.splice(i..i, new.iter().copied());
+                }
+                _ => {}
+            }
+        }
+        bytes
+    }
+
+    fn bytes_from(seed: Vec<u8>) -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            6 => prop::collection::vec(change(), 1..4).prop_map(move |c| changed(seed.clone(), &c)),
+            1 => prop::collection::vec(any::<u8>(), 0..300),
+        ]
+    }
+
+    /// Which file of the model is fuzzed, and whether it travels in a wheel.
+    #[derive(Debug, Clone)]
+    enum Target {
+        ModelBin(Vec<u8>),
+        Vocabulary(Vec<u8>),
+        Wheel(Vec<u8>),
+    }
+
+    fn wheel_bytes(root: &Path) -> Vec<u8> {
+        let path = root.join("seed.whl");
+        let vocab = TOKENS.join("\n") + "\n";
+        wheel(
+            &path,
+            &[
+                ("faster_whisper_tiny/model.bin", &model_bin(|_, _| true)),
+                ("faster_whisper_tiny/config.json", b"{}"),
+                ("faster_whisper_tiny/vocabulary.txt", vocab.as_bytes()),
+            ],
+        );
+        fs::read(path).unwrap()
+    }
+
+    #[test]
+    fn fuzz_model_importer() {
+        let root = tempfile::tempdir().unwrap();
+        let vocab = (TOKENS.join("\n") + "\n").into_bytes();
+        let target = prop_oneof![
+            4 => bytes_from(model_bin(|_, _| true)).prop_map(Target::ModelBin),
+            1 => bytes_from(vocab).prop_map(Target::Vocabulary),
+            2 => bytes_from(wheel_bytes(root.path())).prop_map(Target::Wheel),
+        ];
+        let cases = std::env::var("VIVA_FUZZ_CASES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(256);
+        let mut runner = TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let out = root.path().join("out");
+        let start = std::time::Instant::now();
+        let result = runner.run(&target, |target| {
+            let case = tempfile::tempdir_in(root.path()).unwrap();
+            let input = match &target {
+                Target::ModelBin(bin) => model_dir(case.path(), bin),
+                Target::Vocabulary(vocab) => {
+                    let dir = model_dir(case.path(), &model_bin(|_, _| true));
+                    fs::write(dir.join("vocabulary.txt"), vocab).unwrap();
+                    dir
+                }
+                Target::Wheel(bytes) => {
+                    let path = case.path().join("faster_whisper_tiny-1.0-py3-none-any.whl");
+                    fs::write(&path, bytes).unwrap();
+                    path
+                }
+            };
+            match import(std::slice::from_ref(&input), Some("fuzz"), &out) {
+                Ok(imported) => {
+                    let summary = crate::ggml::check_model_file(&imported.path);
+                    prop_assert!(summary.is_ok(), "an imported model is whole: {summary:?}");
+                    fs::remove_dir_all(&out).unwrap();
+                }
+                Err(e) => {
+                    let message = e.to_string();
+                    let named = ["model.bin", "vocabulary", "config.json", ".whl"]
+                        .iter()
+                        .any(|file| message.contains(file))
+                        || message.contains(&input.display().to_string());
+                    prop_assert!(named, "the error names the file: {message}");
+                    prop_assert!(entries(&out).is_empty(), "left behind: {:?}", entries(&out));
+                }
+            }
+            Ok(())
+        });
+        eprintln!(
+            "fuzz model importer: {cases} cases in {:.1} s",
+            start.elapsed().as_secs_f64()
+        );
+        if let Err(e) = result {
+            panic!("fuzz model importer: {e}");
+        }
+    }
+}

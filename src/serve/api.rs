@@ -75,6 +75,40 @@ fn store_error(err: crate::store::StoreError) -> ApiError {
     ApiError::new(status, err.to_string())
 }
 
+/// axum refuses a query, path or JSON body that does not parse with plain text; the API
+/// promises `{"error": message}` for every error, so such a refusal is rewrapped.
+pub async fn json_refusals(request: Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let plain_text = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/plain"));
+    if !(response.status().is_client_error() && plain_text) {
+        return response;
+    }
+    let status = response.status();
+    let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    ApiError::new(status, String::from_utf8_lossy(&text).trim()).into_response()
+}
+
+/// Any path no route serves: a JSON error like every other refusal, not an empty 404.
+pub async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no such resource: {}", uri.path()),
+    )
+}
+
+/// A known path asked with the wrong method.
+pub async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("{} does not take {method}", uri.path()),
+    )
+}
+
 pub async fn index() -> Html<&'static str> {
     Html(include_str!("web/index.html"))
 }

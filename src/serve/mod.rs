@@ -164,6 +164,9 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/rounds", post(api::start_round))
         .route("/api/rounds/current/events", get(api::round_events))
         .route("/api/rounds/current/{action}", post(api::control_round))
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::wrong_method)
+        .layer(axum::middleware::from_fn(api::json_refusals))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             guard::check,

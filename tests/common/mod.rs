@@ -6,6 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod sound;
+
 /// Two prompts for drills: `decide` (whose `ownership` concept has a follow-up question) and
 /// `design`.
 pub const TWO_PROMPT_BANK: &str = r#"
