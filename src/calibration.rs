@@ -119,6 +119,16 @@ impl CalibrationSet {
         self
     }
 
+    /// Only the transcripts of answers in `split` and of `kind` (`None` keeps every one).
+    pub fn only_answers(mut self, split: Option<&str>, kind: Option<&str>) -> Self {
+        let answers = &self.answers;
+        self.spoken.retain(|s| {
+            let a = &answers[s.answer];
+            split.is_none_or(|x| x == a.split) && kind.is_none_or(|k| k == a.kind)
+        });
+        self
+    }
+
     /// Only the transcripts of one kind of source: `asr` (every voice) or `text`.
     pub fn only(mut self, source: &str) -> Self {
         self.spoken
@@ -316,6 +326,43 @@ pub fn bench(
         report.margin_over_reciting = median(&mut over_reciting).unwrap_or(0.0);
     }
     Ok(splits)
+}
+
+/// One line per transcript and one per concept: what each answer scored and why, for reading
+/// where the rules and the labels disagree.
+pub fn answer_details(
+    set: &CalibrationSet,
+    bank: &Bank,
+    meanings: &[Option<MeaningMatches>],
+    settings: &ScoringSettings,
+) -> Result<String> {
+    let mut out = String::new();
+    for (spoken, meaning) in set.spoken.iter().zip(meanings) {
+        let answer = &set.answers[spoken.answer];
+        let prompt = bank.prompt(&answer.prompt)?;
+        let card = score::score(prompt, spoken.heard.answer(meaning.as_ref()), settings);
+        out.push_str(&format!(
+            "{} {} [{} {}] overall {:.0}, coverage {:.0}, specificity {:.0}\n",
+            answer.id,
+            spoken.voice,
+            answer.split,
+            answer.kind,
+            card.overall,
+            card.coverage.score,
+            card.specificity.score
+        ));
+        for concept in &card.coverage.concepts {
+            let label = answer
+                .concepts
+                .get(&concept.name)
+                .map_or("?", String::as_str);
+            out.push_str(&format!(
+                "    {:<22} label {:<9} credit {:.2}  {:?} backed by {:?}\n",
+                concept.name, label, concept.credit, concept.evidence, concept.backed_by
+            ));
+        }
+    }
+    Ok(out)
 }
 
 fn median(values: &mut [f64]) -> Option<f64> {

@@ -118,25 +118,36 @@ enum Command {
     },
 }
 
+/// What `viva bench scoring` measures, and how it shows it.
+#[derive(Debug, clap::Args)]
+struct ScoringBenchArgs {
+    /// The calibration set (answers.toml and asr/).
+    #[arg(long, default_value = "calibration", value_name = "DIR")]
+    dir: PathBuf,
+    /// Try this meaning threshold instead of the configured one.
+    #[arg(long)]
+    threshold: Option<f64>,
+    /// Also print the figures over a range of meaning thresholds.
+    #[arg(long)]
+    sweep: bool,
+    /// Score the answers' written text instead of Whisper's transcripts.
+    #[arg(long)]
+    text: bool,
+    /// List every answer's score and each concept's credit and backing instead; KIND
+    /// (strong, weak, reciting, negated, hedged) narrows the list.
+    #[arg(long, value_name = "KIND", num_args = 0..=1, default_missing_value = "all")]
+    answers: Option<String>,
+    /// With --answers: only this split (tune or holdout).
+    #[arg(long, requires = "answers")]
+    split: Option<String>,
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
     /// How far scores can be trusted: the labelled calibration set, scored and measured.
-    Scoring {
-        /// The calibration set (answers.toml and asr/).
-        #[arg(long, default_value = "calibration", value_name = "DIR")]
-        dir: PathBuf,
-        /// Try this meaning threshold instead of the configured one.
-        #[arg(long)]
-        threshold: Option<f64>,
-        /// Also print the figures over a range of meaning thresholds.
-        #[arg(long)]
-        sweep: bool,
-        /// Score the answers' written text instead of Whisper's transcripts.
-        #[arg(long)]
-        text: bool,
-        #[arg(long)]
-        json: bool,
-    },
+    Scoring(ScoringBenchArgs),
     /// Time from the end of an answer to its scorecard, batch and streaming.
     Latency {
         /// The answer to measure with (a WAV file).
@@ -414,13 +425,7 @@ fn open_store(env: &Env) -> Result<Store> {
 
 fn bench_cmd(env: Env, what: Option<BenchCommand>) -> Result<ExitCode> {
     match what {
-        Some(BenchCommand::Scoring {
-            dir,
-            threshold,
-            sweep,
-            text,
-            json,
-        }) => scoring_bench(&env, &dir, threshold, sweep, text, json)?,
+        Some(BenchCommand::Scoring(args)) => scoring_bench(&env, args)?,
         Some(BenchCommand::Latency {
             input,
             prompt,
@@ -478,27 +483,40 @@ fn bench_cmd(env: Env, what: Option<BenchCommand>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn scoring_bench(
-    env: &Env,
-    dir: &std::path::Path,
-    threshold: Option<f64>,
-    sweep: bool,
-    text: bool,
-    json: bool,
-) -> Result<()> {
+fn scoring_bench(env: &Env, args: ScoringBenchArgs) -> Result<()> {
     use crate::calibration::{self, CalibrationSet, ScoringBench};
+    let ScoringBenchArgs {
+        dir,
+        threshold,
+        sweep,
+        text,
+        answers,
+        split,
+        json,
+    } = args;
+    let dir = dir.as_path();
     let bank = load_bank(env)?;
-    let set = if text {
+    let mut set = if text {
         CalibrationSet::load(dir)?.with_written_text().only("text")
     } else {
         CalibrationSet::load(dir)?
     };
+    if let Some(kind) = answers.as_deref().filter(|k| *k != "all") {
+        set = set.only_answers(split.as_deref(), Some(kind));
+    } else if answers.is_some() {
+        set = set.only_answers(split.as_deref(), None);
+    }
     let encoder = crate::engine::load_encoder(env)?;
     let encoder_ref = encoder.as_deref();
     let (meanings, ms) = calibration::meanings(&set, &bank, encoder_ref)?;
     let mut settings = env.config.score.clone();
     if let Some(t) = threshold {
         settings.meaning_threshold = t;
+    }
+    if answers.is_some() {
+        return print(&calibration::answer_details(
+            &set, &bank, &meanings, &settings,
+        )?);
     }
     let bench = ScoringBench {
         model: encoder_ref.map(|e| e.model_name().to_owned()),

@@ -55,7 +55,7 @@ pub fn load_encoder(env: &Env) -> Result<Option<Box<dyn crate::meaning::Encode>>
         return Ok(None);
     };
     let encoder = crate::embed::SentenceEncoder::load(&dir)?;
-    Ok(Some(Box::new(encoder)))
+    Ok(Some(Box::new(crate::meaning::RecurringTexts::new(encoder))))
 }
 
 /// Holds what is expensive to set up (the Whisper model) across answers.

@@ -169,7 +169,8 @@ impl<'a> AnswerText<'a> {
     }
 
     /// A specific in the mention's sentence or the next one, outside the mention itself and
-    /// outside any rubric phrase.
+    /// outside any rubric phrase; an action counts only when what it acted on is not the
+    /// rubric's wording either ("we found common ground" is the phrase, not a detail).
     fn backing(&self, span: &Range<usize>) -> Option<usize> {
         let first = clauses::containing(&self.sentences, span.start);
         let last = clauses::containing(&self.sentences, span.end.saturating_sub(1).max(span.start));
@@ -181,6 +182,7 @@ impl<'a> AnswerText<'a> {
         let neighbourhood = first.start..next_end;
         self.specifics
             .iter()
+            .filter(|s| s.object.is_none_or(|o| !self.rubric_tokens[o]))
             .map(|s| s.token)
             .find(|&t| neighbourhood.contains(&t) && !span.contains(&t) && !self.rubric_tokens[t])
     }
@@ -218,7 +220,7 @@ mod tests {
         let n = Normalizer::default();
         let words: Vec<&str> = answer.split_whitespace().collect();
         let tokens = n.tokenize(words.iter().copied());
-        let found = specifics::find(&tokens, &words);
+        let found = specifics::find(&tokens, &words, &[]);
         let c = concept(any);
         let text = AnswerText::new(&tokens, &found, std::slice::from_ref(&c), &n, true);
         let mentions = text.mentions(&c, meaning.map(|m| (m, 0)), &RULES, &n);
@@ -267,5 +269,16 @@ mod tests {
             ..matches
         };
         assert_eq!(best_credit(answer, &["took ownership"], Some(&weak)), 0.0);
+    }
+
+    #[test]
+    fn an_action_on_the_rubrics_own_words_backs_nothing() {
+        let recited = "We had a different view. We found common ground.";
+        assert_eq!(
+            best_credit(recited, &["different view", "common ground"], None),
+            0.5
+        );
+        let told = "We had a different view. We rebuilt the onboarding test in two days.";
+        assert_eq!(best_credit(told, &["different view"], None), 1.0);
     }
 }

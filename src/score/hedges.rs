@@ -115,7 +115,7 @@ mod tests {
         let n = Normalizer::default();
         let words: Vec<&str> = text.split_whitespace().collect();
         let tokens = n.tokenize(words.iter().copied());
-        let found = specifics::find(&tokens, &words);
+        let found = specifics::find(&tokens, &words, &[]);
         find(&tokens, &found).into_iter().map(|h| h.hedge).collect()
     }
 

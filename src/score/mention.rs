@@ -19,6 +19,9 @@ pub enum Stance {
     Hypothetical,
     /// Only a value held: "I think ownership is really important".
     ValueOnly,
+    /// A habit told in general, in a story that should say what happened once: "I always
+    /// think long term", "you have to trust people".
+    Habitual,
 }
 
 impl Stance {
@@ -29,6 +32,7 @@ impl Stance {
             Stance::Negated => "negated",
             Stance::Hypothetical => "hypothetical: says what you would do, not what you did",
             Stance::ValueOnly => "a stated value, not something done",
+            Stance::Habitual => "a general habit, not what happened that time",
         }
     }
 }
@@ -86,6 +90,28 @@ const VALUE_VERBS: &[(&str, &str)] = &[
     ("prioritize", ""),
 ];
 
+/// Words that make a clause a habit rather than an event: "I always", "usually", "I tend to".
+const HABITUAL: &[&str] = &[
+    "always",
+    "usually",
+    "generally",
+    "typically",
+    "often",
+    "tend",
+];
+/// Two-word openings of a general rule: "you have to", "you need to", "I try to".
+const GENERAL_RULES: &[(&str, &str)] = &[
+    ("you", "have"),
+    ("you", "need"),
+    ("you", "cant"),
+    ("you", "must"),
+    ("try", "to"),
+    ("its", "about"),
+];
+/// Words that date a habit from the story, which makes it the lesson learned: "since then I
+/// always test", "now I always ask".
+const SINCE_THE_STORY: &[&str] = &["since", "now", "afterwards", "ever"];
+
 /// The stance of the mention at `span` inside `clause`. `story` says whether the prompt asks
 /// for something that happened, where "would" means it did not.
 pub fn stance(tokens: &[Token], clause: Range<usize>, span: Range<usize>, story: bool) -> Stance {
@@ -107,7 +133,27 @@ pub fn stance(tokens: &[Token], clause: Range<usize>, span: Range<usize>, story:
     if story && whole.iter().any(|t| MODALS.contains(&t.norm.as_str())) {
         return Stance::Hypothetical;
     }
+    // "since then" opens a clause of its own; the habit it dates is in the next one.
+    let lead_in = &tokens[clause.start.saturating_sub(2)..clause.start];
+    if story && is_habit(whole, lead_in) {
+        return Stance::Habitual;
+    }
     Stance::Stated
+}
+
+/// A clause that tells a habit or a general rule, not dated from the story (in the clause or
+/// in the two words that lead into it).
+fn is_habit(clause: &[Token], lead_in: &[Token]) -> bool {
+    let words: Vec<&str> = clause.iter().map(|t| t.norm.as_str()).collect();
+    let dated = lead_in
+        .iter()
+        .chain(clause)
+        .any(|t| SINCE_THE_STORY.contains(&t.norm.as_str()));
+    let habitual = words.iter().any(|w| HABITUAL.contains(w))
+        || words
+            .windows(2)
+            .any(|pair| GENERAL_RULES.contains(&(pair[0], pair[1])));
+    habitual && !dated
 }
 
 fn is_value_statement(clause: &[Token]) -> bool {
@@ -254,6 +300,55 @@ mod tests {
             ),
             Stance::Stated,
             "key before a noun is not a value statement"
+        );
+    }
+
+    #[test]
+    fn a_habit_told_in_a_story_is_not_what_happened() {
+        assert_eq!(
+            stance_of("I always think long term about trust", "long term", true),
+            Stance::Habitual
+        );
+        assert_eq!(
+            stance_of("you have to trust people to decide", "trust people", true),
+            Stance::Habitual
+        );
+        assert_eq!(
+            stance_of("I try to give my team ownership", "ownership", true),
+            Stance::Habitual
+        );
+    }
+
+    #[test]
+    fn a_habit_dated_from_the_story_is_its_lesson() {
+        assert_eq!(
+            stance_of(
+                "since then I always run a pricing test",
+                "pricing test",
+                true
+            ),
+            Stance::Stated
+        );
+        assert_eq!(
+            stance_of(
+                "I tried to reach the vendor that night",
+                "reach the vendor",
+                true
+            ),
+            Stance::Stated,
+            "tried is one attempt, not a habit"
+        );
+    }
+
+    #[test]
+    fn a_habit_answers_a_question_that_asks_for_no_story() {
+        assert_eq!(
+            stance_of(
+                "the edge cache usually serves the file",
+                "edge cache",
+                false
+            ),
+            Stance::Stated
         );
     }
 }

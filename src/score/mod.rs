@@ -297,7 +297,13 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
     };
 
     let words: Vec<&str> = transcript.words.iter().map(|w| w.text.as_str()).collect();
-    let found_specifics = specifics::find(&tokens, &words);
+    let topic: Vec<String> = normalizer
+        .tokenize_text(&prompt.text)
+        .into_iter()
+        .map(|t| t.norm)
+        .chain(prompt.tags.iter().map(|t| t.to_lowercase()))
+        .collect();
+    let found_specifics = specifics::find(&tokens, &words, &topic);
     let story = prompt.structure == Some(Structure::Star);
     let text = AnswerText::new(
         &tokens,

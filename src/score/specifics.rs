@@ -27,6 +27,9 @@ pub struct Specific {
     pub kind: SpecificKind,
     /// The token it sits on (for an action, the verb).
     pub token: usize,
+    /// For an action, the first content word after the verb: what was done to. Coverage
+    /// refuses an action whose object is the rubric's own wording ("we found common ground").
+    pub object: Option<usize>,
 }
 
 const NUMBER_WORDS: &[&str] = &[
@@ -68,6 +71,7 @@ const NUMBER_WORDS: &[&str] = &[
     "twice",
     "thrice",
 ];
+/// Days, months and named periods: a point in time on their own ("on Friday", "in March").
 const TIME_WORDS: &[&str] = &[
     "monday",
     "tuesday",
@@ -87,15 +91,6 @@ const TIME_WORDS: &[&str] = &[
     "october",
     "november",
     "december",
-    "week",
-    "weeks",
-    "month",
-    "months",
-    "quarter",
-    "quarters",
-    "year",
-    "hours",
-    "minutes",
     "yesterday",
     "overnight",
     "holiday",
@@ -104,6 +99,30 @@ const TIME_WORDS: &[&str] = &[
     "q2",
     "q3",
     "q4",
+];
+/// Lengths of time, which place an answer in time only when something pins them down: "that
+/// quarter", "last year", "two weeks" (a number), but not "hit the number for the quarter" or
+/// "trust over years".
+const PERIOD_WORDS: &[&str] = &[
+    "week", "weeks", "month", "months", "quarter", "quarters", "year", "years", "hours", "minutes",
+    "day", "days",
+];
+/// Words that pin a period down to one particular stretch of time.
+const PERIOD_ANCHORS: &[&str] = &[
+    "that",
+    "last",
+    "next",
+    "this",
+    "same",
+    "following",
+    "previous",
+    "first",
+    "second",
+    "third",
+    "final",
+    "one",
+    "a",
+    "within",
 ];
 /// Verbs of change, in the past: a result happened.
 const RESULT_VERBS: &[&str] = &[
@@ -178,6 +197,45 @@ const NOT_ACTIONS: &[&str] = &[
     "seed",
     "hundred",
 ];
+/// What follows a verb but is no object of its own: "I made sure", "we went ahead".
+const LIGHT_OBJECTS: &[&str] = &[
+    "sure",
+    "ahead",
+    "things",
+    "thing",
+    "stuff",
+    "something",
+    "everything",
+    "anything",
+    "way",
+    "best",
+    "job",
+    "progress",
+    "sense",
+    "lot",
+    "bit",
+    "deal",
+    "back",
+    "down",
+    "away",
+    "along",
+    "forward",
+    "together",
+    "on",
+    "off",
+    "around",
+    "people",
+    "everyone",
+    "somebody",
+    "someone",
+    "fine",
+    "well",
+    "harder",
+    "hard",
+    "time",
+    "decision",
+    "call",
+];
 /// Words that may stand between the doer and the verb: "I then pulled", "we quickly shipped".
 const BETWEEN_DOER_AND_VERB: &[&str] = &[
     "then",
@@ -200,16 +258,17 @@ const BETWEEN_DOER_AND_VERB: &[&str] = &[
 const DOERS: &[&str] = &["i", "we"];
 
 /// Every specific in an answer. `words` are the transcript words as written (their capitals
-/// mark names); `tokens` index into them.
-pub fn find(tokens: &[Token], words: &[&str]) -> Vec<Specific> {
+/// mark names); `tokens` index into them. `topic` holds the normalised words of the question
+/// and its tags: a name the question already gave ("Netflix") is its topic, not a detail.
+pub fn find(tokens: &[Token], words: &[&str], topic: &[String]) -> Vec<Specific> {
     let mut found = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
         let norm = token.norm.as_str();
-        let kind = if norm.chars().any(|c| c.is_ascii_digit()) || NUMBER_WORDS.contains(&norm) {
+        let kind = if is_number(norm) {
             Some(SpecificKind::Number)
-        } else if TIME_WORDS.contains(&norm) {
+        } else if TIME_WORDS.contains(&norm) || is_pinned_period(tokens, i) {
             Some(SpecificKind::Time)
-        } else if is_name(tokens, words, i) {
+        } else if is_name(tokens, words, i) && !topic.iter().any(|t| t == norm) {
             Some(SpecificKind::Name)
         } else if RESULT_VERBS.contains(&norm) {
             Some(SpecificKind::Result)
@@ -219,7 +278,17 @@ pub fn find(tokens: &[Token], words: &[&str]) -> Vec<Specific> {
             None
         };
         if let Some(kind) = kind {
-            found.push(Specific { kind, token: i });
+            let object = (kind == SpecificKind::Action)
+                .then(|| action_object(tokens, i))
+                .flatten();
+            if kind == SpecificKind::Action && object.is_none() {
+                continue;
+            }
+            found.push(Specific {
+                kind,
+                token: i,
+                object,
+            });
         }
     }
     found
@@ -254,6 +323,33 @@ fn is_name(tokens: &[Token], words: &[&str], i: usize) -> bool {
     capitalised && !opens_sentence
 }
 
+/// A length of time with a word or a number before it that makes it one particular stretch.
+fn is_pinned_period(tokens: &[Token], i: usize) -> bool {
+    PERIOD_WORDS.contains(&tokens[i].norm.as_str()) && i > 0 && is_pin(&tokens[i - 1].norm)
+}
+
+fn is_pin(norm: &str) -> bool {
+    PERIOD_ANCHORS.contains(&norm) || is_number(norm)
+}
+
+fn is_number(norm: &str) -> bool {
+    norm.chars().any(|c| c.is_ascii_digit()) || NUMBER_WORDS.contains(&norm)
+}
+
+/// The first content word after an action's verb, in the same clause: what was acted on.
+/// None when the clause ends first or the word is no object ("I made sure", "we went ahead").
+fn action_object(tokens: &[Token], verb: usize) -> Option<usize> {
+    let mut j = verb;
+    while tokens[j].punct_after.is_none() {
+        j += 1;
+        let token = tokens.get(j)?;
+        if !token.stop {
+            return (!LIGHT_OBJECTS.contains(&token.norm.as_str())).then_some(j);
+        }
+    }
+    None
+}
+
 /// A past-tense verb right after "I" or "we": something the speaker did.
 fn is_action(tokens: &[Token], i: usize) -> bool {
     let norm = tokens[i].norm.as_str();
@@ -277,7 +373,7 @@ mod tests {
         let n = Normalizer::default();
         let words: Vec<&str> = text.split_whitespace().collect();
         let tokens = n.tokenize(words.iter().copied());
-        find(&tokens, &words)
+        find(&tokens, &words, &["netflix".to_string()])
             .into_iter()
             .map(|s| (tokens[s.token].norm.clone(), s.kind))
             .collect()
@@ -325,5 +421,35 @@ mod tests {
     #[test]
     fn generic_talk_has_no_specifics() {
         assert!(kinds("my biggest weakness is that I work too hard and I care a lot").is_empty());
+    }
+
+    #[test]
+    fn a_length_of_time_is_specific_only_when_pinned_down() {
+        let k = kinds("that quarter we cut it and a year later churn was flat");
+        assert!(k.contains(&("quarter".into(), SpecificKind::Time)), "{k:?}");
+        assert!(k.contains(&("year".into(), SpecificKind::Time)), "{k:?}");
+        let k = kinds("there was pressure to hit the number for the quarter and trust over years");
+        assert!(
+            k.iter().all(|(_, kind)| *kind != SpecificKind::Time),
+            "{k:?}"
+        );
+    }
+
+    #[test]
+    fn an_action_needs_an_object_of_its_own() {
+        let k =
+            kinds("I made sure to listen and I just went ahead, then I rebuilt the pricing page");
+        assert_eq!(k, [("rebuilt".to_string(), SpecificKind::Action)]);
+        assert!(
+            kinds("and so I reversed it.").is_empty(),
+            "nothing acted on"
+        );
+    }
+
+    #[test]
+    fn a_name_the_question_gave_is_its_topic_not_a_detail() {
+        let k = kinds("I would do it at Netflix with Open Connect");
+        assert!(!k.iter().any(|(w, _)| w == "netflix"), "{k:?}");
+        assert!(k.contains(&("open".into(), SpecificKind::Name)), "{k:?}");
     }
 }
