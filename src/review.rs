@@ -848,6 +848,7 @@ pub(crate) mod fixtures {
             },
             specificity: Default::default(),
             hedges: Default::default(),
+            delivery: Default::default(),
             fillers: FillerScore {
                 count: fillers.len(),
                 per_minute: 1.5,

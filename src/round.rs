@@ -978,6 +978,7 @@ mod tests {
             duration_seconds: 5.0,
             speech: &[],
             meaning: None,
+            prosody: None,
         };
         let card = crate::score::score(&question.prompt, answer, &Default::default());
         let next = follow_up(question, &card).expect("a follow-up");

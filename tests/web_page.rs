@@ -154,6 +154,7 @@ impl Practice {
                     duration_seconds: ANSWER_SECONDS,
                     speech: &speech,
                     meaning: None,
+                    prosody: None,
                 },
                 &ScoringSettings::default(),
             );

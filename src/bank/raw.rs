@@ -609,7 +609,7 @@ why = "Generic."
         assert!(problems(vec![file("a.toml", &neg)])[0].contains("weights must not be negative"));
         let zero = GOOD.replace(
             "{ coverage = 0.5, pace = 0.2, length = 0.2, fillers = 0.1 }",
-            "{ coverage = 0, pace = 0, length = 0, fillers = 0, specificity = 0, hedges = 0 }",
+            "{ coverage = 0, pace = 0, length = 0, fillers = 0, specificity = 0, hedges = 0, delivery = 0 }",
         );
         assert!(problems(vec![file("a.toml", &zero)])[0].contains("weights sum to zero"));
         let concept = GOOD.replace("weight = 2", "weight = -1");

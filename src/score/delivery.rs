@@ -1,0 +1,604 @@
+//! Delivery you can hear: a monotone voice, a level too quiet or clipped, sentences that trail
+//! off, and words or crutch phrases said far more than usual. Judged from the [`Prosody`] the
+//! audio side measured once, and from the transcript's words; nothing here touches audio.
+
+use serde::{Deserialize, Serialize};
+
+use super::text::{Normalizer, Token};
+use crate::prosody::{Prosody, SILENCE_DBFS};
+use crate::transcribe::Word;
+
+/// Pitch spread (standard deviation in semitones over the voiced frames) below which a voice
+/// is monotone. Calibrated (README, "Delivery"): flite with a flat f0 target measures 0.2 to
+/// 0.5 st, espeak-ng at `-P 0` 0.1 to 0.4 st; lively flite 1.4 to 2.4 st, espeak-ng at its
+/// default range 1.6 st and up, jfk.wav 3.2 st.
+pub const MONOTONE_SEMITONES: f64 = 0.9;
+/// Speech level (median over voiced frames) below which the microphone is too far or too low.
+/// Calibrated: normal synthetic voices -17 to -24 dBFS, jfk.wav -25 dBFS; the same 30 dB
+/// quieter reads -47 to -54 dBFS.
+pub const TOO_QUIET_DBFS: f64 = -40.0;
+/// Share of the speech's samples in clipped runs at which clipping is reported.
+pub const CLIPPED_PERCENT: f64 = 0.1;
+/// How much quieter (dB) a phrase's last moments must be than its body to trail off.
+pub const TRAILING_DROP_DB: f64 = 8.0;
+/// A phrase trails off when its tail drops; the answer trails off when at least this share of
+/// its phrases do (and at least two).
+const TRAILING_SHARE: f64 = 0.4;
+/// The tail of a phrase: its last this many seconds of sound.
+const TAIL_SECONDS: f64 = 0.4;
+/// Phrases shorter than this have no body to compare the tail with.
+const MIN_PHRASE_SECONDS: f64 = 1.2;
+/// A silence this long ends a phrase.
+const PHRASE_GAP_SECONDS: f64 = 0.25;
+/// Frames within this many dB of the speech level are sound; below, silence.
+const SOUND_RANGE_DB: f64 = 35.0;
+/// Fewer voiced seconds than this say nothing about pitch.
+const MIN_VOICED_SECONDS: f64 = 1.0;
+/// Pitch further than this from the median (semitones) is an octave error, not intonation.
+const PITCH_OUTLIER_SEMITONES: f64 = 9.0;
+/// The review page's strip: one point per this many seconds.
+const STRIP_STEP_SECONDS: f64 = 0.1;
+
+/// A content word is repeated far more than usual from this many uses…
+const REPEATED_MIN_COUNT: usize = 4;
+/// …when it is also at least this share of the answer's words.
+const REPEATED_MIN_SHARE: f64 = 0.025;
+/// A crutch phrase is flagged from this many uses.
+const CRUTCH_MIN_COUNT: usize = 3;
+
+/// Words and phrases that pad speech without meaning; fillers ("um", "like", "you know") and
+/// hedges ("I think", "maybe") are counted by their own parts, not here.
+pub const CRUTCH_PHRASES: &[&str] = &[
+    "basically",
+    "actually",
+    "literally",
+    "honestly",
+    "obviously",
+    "essentially",
+    "totally",
+    "super",
+    "the thing is",
+    "at the end of the day",
+    "to be honest",
+    "and stuff",
+    "or whatever",
+    "in terms of",
+];
+
+/// Points taken off the delivery score for each problem.
+const MONOTONE_COST: f64 = 30.0;
+const TOO_QUIET_COST: f64 = 30.0;
+const CLIPPING_COST: f64 = 20.0;
+const TRAILING_COST: f64 = 20.0;
+const REPEATED_COST: f64 = 10.0;
+const REPEATED_COST_MAX: f64 = 20.0;
+
+/// How the answer sounded. Its JSON is part of the scorecard's contract.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryScore {
+    /// 0 to 100; `None` when the audio was not measured (a transcript scored without its
+    /// recording), and then it carries no weight.
+    pub score: Option<f64>,
+    pub pitch: Option<PitchSummary>,
+    pub level: Option<LevelSummary>,
+    /// Content words and crutch phrases said far more than usual.
+    pub repeated: Vec<RepeatedWord>,
+    /// What was found wrong, each with its advice.
+    pub flags: Vec<DeliveryFlag>,
+    /// Pitch and level over time, coarse enough to store, for the review page.
+    pub strip: Option<DeliveryStrip>,
+}
+
+/// How much the voice moved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PitchSummary {
+    pub median_hz: f64,
+    /// Standard deviation of the pitch in semitones over the voiced frames.
+    pub spread_semitones: f64,
+    pub voiced_seconds: f64,
+    /// The same spread per pace window (none where too little was voiced).
+    pub windows: Vec<PitchWindow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PitchWindow {
+    pub start_seconds: f64,
+    pub end_seconds: f64,
+    pub spread_semitones: Option<f64>,
+}
+
+/// How loud the voice was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelSummary {
+    /// Median level of the voiced frames, dBFS.
+    pub speech_dbfs: f64,
+    /// Share of the speech's samples in clipped runs, percent.
+    pub clipped_percent: f64,
+    /// Where it clipped (seconds; the first few).
+    pub clips: Vec<f64>,
+    /// Phrases measured for trailing off, and how many did.
+    pub phrases: usize,
+    /// Median drop from a phrase's body to its last moments, dB.
+    pub tail_drop_db: f64,
+    pub trailing: Vec<TrailingPhrase>,
+}
+
+/// A phrase whose last moments fell away.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrailingPhrase {
+    /// When its tail starts.
+    pub at_seconds: f64,
+    pub drop_db: f64,
+    /// The words said in the tail, when the transcript has them.
+    pub words: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RepeatKind {
+    /// A content word of the answer's own.
+    Word,
+    /// A phrase that pads speech ("basically", "the thing is").
+    Crutch,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepeatedWord {
+    pub text: String,
+    pub kind: RepeatKind,
+    pub count: usize,
+    /// When each use starts.
+    pub times: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagKind {
+    Monotone,
+    TooQuiet,
+    Clipping,
+    TrailingOff,
+    Repeated,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryFlag {
+    pub kind: FlagKind,
+    /// Plain-language advice.
+    pub advice: String,
+}
+
+/// Pitch (Hz, `null` where unvoiced) and level (dBFS) every `step_seconds`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryStrip {
+    pub step_seconds: f64,
+    pub pitch_hz: Vec<Option<f32>>,
+    pub level_dbfs: Vec<f32>,
+}
+
+/// The words the repeated-word check leaves alone: the prompt's own key terms, which a good
+/// answer is expected to say often.
+pub struct KeyTerms {
+    stems: Vec<String>,
+}
+
+impl KeyTerms {
+    pub fn new<'a>(texts: impl IntoIterator<Item = &'a str>, normalizer: &Normalizer) -> Self {
+        let mut stems: Vec<String> = texts
+            .into_iter()
+            .flat_map(|t| normalizer.tokenize_text(t))
+            .filter(|t| !t.stop)
+            .map(|t| t.stem)
+            .collect();
+        stems.sort();
+        stems.dedup();
+        Self { stems }
+    }
+
+    fn contains(&self, stem: &str) -> bool {
+        self.stems.binary_search_by(|s| s.as_str().cmp(stem)).is_ok()
+    }
+}
+
+/// What the delivery check needs: the measured audio (if any), the words and their tokens,
+/// and which words are expected.
+pub struct DeliveryInput<'a> {
+    pub prosody: Option<&'a Prosody>,
+    pub words: &'a [Word],
+    pub tokens: &'a [Token],
+    pub key_terms: &'a KeyTerms,
+    /// Tokens already counted as fillers or hedges.
+    pub counted_elsewhere: &'a [bool],
+    /// Pace windows `(start, end)`, for pitch spread over time.
+    pub windows: &'a [(f64, f64)],
+}
+
+/// Judges delivery.
+pub fn judge(input: &DeliveryInput<'_>) -> DeliveryScore {
+    let repeated = repeated_words(
+        input.tokens,
+        input.words,
+        input.key_terms,
+        input.counted_elsewhere,
+    );
+    let Some(prosody) = input.prosody else {
+        let flags = repeated_flag(&repeated).into_iter().collect();
+        return DeliveryScore {
+            repeated,
+            flags,
+            ..Default::default()
+        };
+    };
+    let pitch = pitch_summary(prosody, input.windows);
+    let level = level_summary(prosody, input.words);
+    let mut flags = Vec::new();
+    let mut cost = 0.0;
+    if let Some(p) = pitch.as_ref().filter(|p| is_monotone(p)) {
+        cost += MONOTONE_COST;
+        flags.push(DeliveryFlag {
+            kind: FlagKind::Monotone,
+            advice: format!(
+                "Vary your voice: your pitch moved {:.1} semitones on average, a monotone. Stress the words that matter and let questions rise.",
+                p.spread_semitones
+            ),
+        });
+    }
+    if let Some(level) = &level {
+        if is_too_quiet(level.speech_dbfs) {
+            cost += TOO_QUIET_COST;
+            flags.push(DeliveryFlag {
+                kind: FlagKind::TooQuiet,
+                advice: format!(
+                    "Too quiet: your voice came in at {:.0} dBFS. Move closer to the microphone or raise its input level.",
+                    level.speech_dbfs
+                ),
+            });
+        }
+        if level.clipped_percent >= CLIPPED_PERCENT {
+            cost += CLIPPING_COST;
+            flags.push(DeliveryFlag {
+                kind: FlagKind::Clipping,
+                advice: format!(
+                    "The recording clipped ({:.1}% of the speech, first at {:.0}s): lower the microphone's input level or move back a little.",
+                    level.clipped_percent,
+                    level.clips.first().copied().unwrap_or(0.0)
+                ),
+            });
+        }
+        if trails_off(level) {
+            cost += TRAILING_COST;
+            let first = &level.trailing[0];
+            flags.push(DeliveryFlag {
+                kind: FlagKind::TrailingOff,
+                advice: format!(
+                    "Finish your sentences: {} of {} trailed off, {:.0} dB quieter at the end (first at {:.0}s{}). Keep your voice up to the last word.",
+                    level.trailing.len(),
+                    level.phrases,
+                    level.tail_drop_db,
+                    first.at_seconds,
+                    if first.words.is_empty() { String::new() } else { format!(", \"{}\"", first.words) }
+                ),
+            });
+        }
+    }
+    if let Some(flag) = repeated_flag(&repeated) {
+        let words = repeated.len() as f64;
+        cost += (REPEATED_COST * words).min(REPEATED_COST_MAX);
+        flags.push(flag);
+    }
+    DeliveryScore {
+        score: Some((100.0 - cost).max(0.0)),
+        strip: Some(strip(prosody)),
+        pitch,
+        level,
+        repeated,
+        flags,
+    }
+}
+
+/// Whether a pitch spread is a monotone.
+pub fn is_monotone(pitch: &PitchSummary) -> bool {
+    pitch.spread_semitones < MONOTONE_SEMITONES
+}
+
+/// Whether a speech level is too quiet.
+pub fn is_too_quiet(speech_dbfs: f64) -> bool {
+    speech_dbfs < TOO_QUIET_DBFS
+}
+
+/// Whether enough phrases trailed off for the answer to.
+pub fn trails_off(level: &LevelSummary) -> bool {
+    level.trailing.len() >= 2 && level.trailing.len() as f64 >= TRAILING_SHARE * level.phrases as f64
+}
+
+/// The spread of the voiced frames' pitch, over the answer and per window.
+pub fn pitch_summary(prosody: &Prosody, windows: &[(f64, f64)]) -> Option<PitchSummary> {
+    let voiced: Vec<(usize, f64)> = prosody
+        .pitch_hz
+        .iter()
+        .enumerate()
+        .filter(|(_, &f)| f > 0.0)
+        .map(|(i, &f)| (i, f as f64))
+        .collect();
+    let voiced_seconds = voiced.len() as f64 * prosody.frame_seconds;
+    if voiced_seconds < MIN_VOICED_SECONDS {
+        return None;
+    }
+    let median_hz = median(voiced.iter().map(|&(_, f)| f).collect())?;
+    let semitones = |from: usize, to: usize| -> Vec<f64> {
+        voiced
+            .iter()
+            .filter(|&&(i, _)| i >= from && i < to)
+            .map(|&(_, f)| 12.0 * (f / median_hz).log2())
+            .filter(|st| st.abs() <= PITCH_OUTLIER_SEMITONES)
+            .collect()
+    };
+    let all = semitones(0, usize::MAX);
+    let spread_semitones = round2(std_dev(&all)?);
+    let frame = |t: f64| (t / prosody.frame_seconds).round().max(0.0) as usize;
+    let windows = windows
+        .iter()
+        .map(|&(start, end)| {
+            let st = semitones(frame(start), frame(end));
+            let enough = st.len() as f64 * prosody.frame_seconds >= MIN_VOICED_SECONDS;
+            PitchWindow {
+                start_seconds: start,
+                end_seconds: end,
+                spread_semitones: enough.then(|| std_dev(&st)).flatten().map(round2),
+            }
+        })
+        .collect();
+    Some(PitchSummary {
+        median_hz: round1(median_hz),
+        spread_semitones,
+        voiced_seconds: round2(voiced_seconds),
+        windows,
+    })
+}
+
+/// Speech level, clipping and trailing off.
+pub fn level_summary(prosody: &Prosody, words: &[Word]) -> Option<LevelSummary> {
+    let speech_dbfs = speech_level(prosody)?;
+    let speech_samples =
+        prosody.pitch_hz.iter().filter(|&&f| f > 0.0).count() as f64 * prosody.frame_seconds;
+    // Clipped samples against the voiced time, at 16 kHz; clipping outside speech still counts.
+    let clipped_percent = if speech_samples > 0.0 {
+        100.0 * prosody.clipped_samples as f64 / (speech_samples * 16_000.0)
+    } else {
+        0.0
+    };
+    let phrases = phrases(prosody, speech_dbfs);
+    let drops: Vec<(f64, f64)> = phrases
+        .iter()
+        .filter_map(|&(from, to)| tail_drop(prosody, from, to))
+        .collect();
+    let trailing = drops
+        .iter()
+        .filter(|&&(_, drop)| drop >= TRAILING_DROP_DB)
+        .map(|&(at, drop)| TrailingPhrase {
+            at_seconds: round2(at),
+            drop_db: round1(drop),
+            words: words
+                .iter()
+                .filter(|w| w.end > at && w.start < at + TAIL_SECONDS + 0.2)
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        })
+        .collect();
+    Some(LevelSummary {
+        speech_dbfs: round1(speech_dbfs),
+        clipped_percent: round2(clipped_percent),
+        clips: prosody.clips.iter().take(10).map(|&t| round2(t)).collect(),
+        phrases: drops.len(),
+        tail_drop_db: round1(median(drops.iter().map(|&(_, d)| d).collect()).unwrap_or(0.0)),
+        trailing,
+    })
+}
+
+/// The median level of the voiced frames; with too few of them (a voice too quiet to track),
+/// the level of the loudest tenth of the recording.
+fn speech_level(prosody: &Prosody) -> Option<f64> {
+    let voiced: Vec<f64> = prosody
+        .level_dbfs
+        .iter()
+        .zip(&prosody.pitch_hz)
+        .filter(|(_, &f)| f > 0.0)
+        .map(|(&l, _)| l as f64)
+        .collect();
+    if voiced.len() as f64 * prosody.frame_seconds >= MIN_VOICED_SECONDS {
+        return median(voiced);
+    }
+    let mut all: Vec<f64> = prosody.level_dbfs.iter().map(|&l| l as f64).collect();
+    if all.is_empty() {
+        return None;
+    }
+    all.sort_by(f64::total_cmp);
+    let loud = all[(all.len() * 9 / 10).min(all.len() - 1)];
+    (loud > SILENCE_DBFS as f64).then_some(loud)
+}
+
+/// Stretches of sound between silences, as frame ranges.
+fn phrases(prosody: &Prosody, speech_dbfs: f64) -> Vec<(usize, usize)> {
+    let floor = (speech_dbfs - SOUND_RANGE_DB) as f32;
+    let gap = (PHRASE_GAP_SECONDS / prosody.frame_seconds).round() as usize;
+    let mut found = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut last_sound = 0;
+    for (i, &level) in prosody.level_dbfs.iter().enumerate() {
+        if level >= floor {
+            if start.is_none() {
+                start = Some(i);
+            }
+            last_sound = i;
+        } else if let Some(s) = start {
+            if i - last_sound >= gap {
+                found.push((s, last_sound + 1));
+                start = None;
+            }
+        }
+    }
+    if let Some(s) = start {
+        found.push((s, last_sound + 1));
+    }
+    found
+}
+
+/// For a phrase long enough to have a body: when its tail starts, and how many dB quieter
+/// than the body the tail is (each measured as the mean of its louder half of frames, so the
+/// gaps between words do not count).
+fn tail_drop(prosody: &Prosody, from: usize, to: usize) -> Option<(f64, f64)> {
+    let seconds = (to - from) as f64 * prosody.frame_seconds;
+    if seconds < MIN_PHRASE_SECONDS {
+        return None;
+    }
+    let tail = (TAIL_SECONDS / prosody.frame_seconds).round() as usize;
+    let split = to - tail;
+    let body = louder_half_mean(&prosody.level_dbfs[from..split])?;
+    let end = louder_half_mean(&prosody.level_dbfs[split..to])?;
+    Some((split as f64 * prosody.frame_seconds, body - end))
+}
+
+fn louder_half_mean(levels: &[f32]) -> Option<f64> {
+    let mut sorted: Vec<f64> = levels.iter().map(|&l| l as f64).collect();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let half = &sorted[..sorted.len().div_ceil(2)];
+    (!half.is_empty()).then(|| half.iter().sum::<f64>() / half.len() as f64)
+}
+
+/// Content words used far more than usual and crutch phrases used again and again. Stop words,
+/// numbers, the prompt's key terms and words counted as fillers or hedges never count.
+pub fn repeated_words(
+    tokens: &[Token],
+    words: &[Word],
+    key_terms: &KeyTerms,
+    counted_elsewhere: &[bool],
+) -> Vec<RepeatedWord> {
+    let time = |token: usize| words.get(tokens[token].word_index).map_or(0.0, |w| w.start);
+    let mut found: Vec<RepeatedWord> = Vec::new();
+    let mut in_crutch = vec![false; tokens.len()];
+    for crutch in CRUTCH_PHRASES {
+        let parts: Vec<&str> = crutch.split(' ').collect();
+        let starts: Vec<usize> = (0..tokens.len().saturating_sub(parts.len() - 1))
+            .filter(|&i| {
+                parts
+                    .iter()
+                    .enumerate()
+                    .all(|(k, p)| tokens[i + k].norm == *p && !counted_elsewhere[i + k])
+            })
+            .collect();
+        for &i in &starts {
+            in_crutch[i..i + parts.len()].fill(true);
+        }
+        if starts.len() >= CRUTCH_MIN_COUNT {
+            found.push(RepeatedWord {
+                text: crutch.to_string(),
+                kind: RepeatKind::Crutch,
+                count: starts.len(),
+                times: starts.iter().map(|&i| time(i)).collect(),
+            });
+        }
+    }
+    let mut by_stem: Vec<(&str, Vec<usize>)> = Vec::new();
+    for (i, token) in tokens.iter().enumerate() {
+        let counts = !token.stop
+            && !in_crutch[i]
+            && !counted_elsewhere[i]
+            && token.norm.len() >= 3
+            && !token.norm.chars().any(|c| c.is_ascii_digit())
+            && !key_terms.contains(&token.stem);
+        if !counts {
+            continue;
+        }
+        match by_stem.iter_mut().find(|(s, _)| *s == token.stem) {
+            Some((_, uses)) => uses.push(i),
+            None => by_stem.push((&token.stem, vec![i])),
+        }
+    }
+    let total = tokens.len() as f64;
+    for (_, uses) in by_stem {
+        if uses.len() >= REPEATED_MIN_COUNT && uses.len() as f64 >= REPEATED_MIN_SHARE * total {
+            found.push(RepeatedWord {
+                text: tokens[uses[0]].norm.clone(),
+                kind: RepeatKind::Word,
+                count: uses.len(),
+                times: uses.iter().map(|&i| time(i)).collect(),
+            });
+        }
+    }
+    found.sort_by_key(|r| std::cmp::Reverse(r.count));
+    found
+}
+
+fn repeated_flag(repeated: &[RepeatedWord]) -> Option<DeliveryFlag> {
+    let listed: Vec<String> = repeated
+        .iter()
+        .take(3)
+        .map(|r| format!("\"{}\" {} times", r.text, r.count))
+        .collect();
+    (!listed.is_empty()).then(|| DeliveryFlag {
+        kind: FlagKind::Repeated,
+        advice: format!(
+            "Vary your words: {}. Drop the crutch words and find another way to say the rest.",
+            listed.join(", ")
+        ),
+    })
+}
+
+/// Pitch and level every [`STRIP_STEP_SECONDS`]: the median voiced pitch (none when unvoiced)
+/// and the level of the frames' mean power.
+pub fn strip(prosody: &Prosody) -> DeliveryStrip {
+    let per = ((STRIP_STEP_SECONDS / prosody.frame_seconds).round() as usize).max(1);
+    let pitch_hz = prosody
+        .pitch_hz
+        .chunks(per)
+        .map(|c| {
+            median(c.iter().filter(|&&f| f > 0.0).map(|&f| f as f64).collect())
+                .map(|f| f.round() as f32)
+        })
+        .collect();
+    let level_dbfs = prosody
+        .level_dbfs
+        .chunks(per)
+        .map(|c| {
+            let power = c.iter().map(|&l| 10f64.powf(l as f64 / 10.0)).sum::<f64>() / c.len() as f64;
+            let db = (10.0 * power.log10()).max(SILENCE_DBFS as f64);
+            (db * 10.0).round() as f32 / 10.0
+        })
+        .collect();
+    DeliveryStrip {
+        step_seconds: per as f64 * prosody.frame_seconds,
+        pitch_hz,
+        level_dbfs,
+    }
+}
+
+fn median(mut values: Vec<f64>) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let mid = values.len() / 2;
+    Some(if values.len() % 2 == 0 {
+        (values[mid - 1] + values[mid]) / 2.0
+    } else {
+        values[mid]
+    })
+}
+
+fn std_dev(values: &[f64]) -> Option<f64> {
+    if values.len() < 2 {
+        return None;
+    }
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64;
+    Some(var.sqrt())
+}
+
+fn round1(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
