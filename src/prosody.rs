@@ -31,7 +31,7 @@ const PITCH_MAX_LAG: usize = (PITCH_RATE as f32 / 50.0) as usize;
 /// through as pitch.
 const PITCH_CLARITY: f32 = 0.8;
 /// Frames quieter than this are not searched for pitch.
-const PITCH_FLOOR_DBFS: f32 = -55.0;
+const PITCH_FLOOR_DBFS: f32 = -65.0;
 
 /// A sample at or above this magnitude is at full scale.
 const FULL_SCALE: f32 = 0.99;
@@ -84,6 +84,15 @@ pub fn dbfs(block: &[f32]) -> f32 {
         SILENCE_DBFS
     } else {
         (10.0 * energy.log10()).max(SILENCE_DBFS)
+    }
+}
+
+/// An RMS amplitude (0 to 1) in dBFS, as the live level meter reports it.
+pub fn amplitude_dbfs(rms: f32) -> f32 {
+    if rms > 0.0 {
+        (20.0 * rms.log10()).max(SILENCE_DBFS)
+    } else {
+        SILENCE_DBFS
     }
 }
 

@@ -282,6 +282,8 @@ pub enum RoundEvent {
         rms: f32,
         seconds: f64,
         speaking: bool,
+        /// The voice has stayed too quiet to score well: move closer or raise the input level.
+        too_quiet: bool,
     },
     /// The answer so far, as live transcription has it.
     Partial {
@@ -459,6 +461,7 @@ pub fn drill(
                 show_meter,
                 events: events.as_mut(),
                 failed: None,
+                loudness: Default::default(),
             };
             let recorded =
                 listen::record_answer(input, &audio_path, &rules, controls.as_ref(), &mut live);
@@ -583,6 +586,8 @@ struct LiveAnswer<'a> {
     show_meter: bool,
     events: Option<&'a mut Box<dyn FnMut(RoundEvent) + Send>>,
     failed: Option<anyhow::Error>,
+    /// Says "too quiet" while the answer can still be saved.
+    loudness: crate::score::delivery::LiveLevel,
 }
 
 enum Segment {
@@ -649,14 +654,18 @@ impl LiveAnswer<'_> {
 
 impl AnswerObserver for LiveAnswer<'_> {
     fn level(&mut self, level: Level) {
+        let too_quiet = self
+            .loudness
+            .hear(crate::prosody::amplitude_dbfs(level.rms), level.speaking);
         if self.show_meter {
-            draw_meter(level);
+            draw_meter(level, too_quiet);
         }
         if let Some(events) = self.events.as_mut() {
             events(RoundEvent::Level {
                 rms: level.rms,
                 seconds: level.seconds,
                 speaking: level.speaking,
+                too_quiet,
             });
         }
         self.poll();
@@ -745,15 +754,20 @@ fn think(seconds: u32, wait: bool) {
     eprintln!("\rAnswer now.        ");
 }
 
-fn draw_meter(level: listen::Level) {
+fn draw_meter(level: listen::Level, too_quiet: bool) {
     let bars = ((level.rms * 60.0).sqrt() * 10.0).min(20.0) as usize;
     let secs = level.seconds as u64;
     eprint!(
-        "\r{} {}:{:02} [{:<20}] Enter ends the answer, q quits ",
+        "\r\x1b[K{} {}:{:02} [{:<20}] {}",
         if level.speaking { "●" } else { "○" },
         secs / 60,
         secs % 60,
-        "#".repeat(bars)
+        "#".repeat(bars),
+        if too_quiet {
+            "TOO QUIET: move closer to the microphone "
+        } else {
+            "Enter ends the answer, q quits "
+        }
     );
     let _ = std::io::stderr().flush();
 }

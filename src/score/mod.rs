@@ -630,6 +630,19 @@ fn specificity_score(
     }
 }
 
+/// How high a delivery flag ranks among the advice. A voice too quiet or clipped threatens the
+/// whole answer (Whisper mishears it), so the microphone comes first; the rest rank by the
+/// points they cost, lifted a little so they are heard when content is sound.
+fn delivery_priority(kind: delivery::FlagKind, cost: impl Fn(f64) -> f64) -> f64 {
+    use delivery::FlagKind::*;
+    match kind {
+        TooQuiet => 45.0,
+        Clipping => 30.0,
+        Monotone | TrailingOff => 3.0 + cost(70.0),
+        Repeated => 2.0 + cost(90.0),
+    }
+}
+
 /// Plain-language advice, ranked by how many overall points each problem costs.
 fn feedback(card: &Scorecard, tokens: &[Token]) -> Vec<String> {
     if card.word_count == 0 {
@@ -792,6 +805,12 @@ fn feedback(card: &Scorecard, tokens: &[Token]) -> Vec<String> {
                 "A {:.1}-second silence at {:.0}s: signpost while you think (\"Let me take the second part first\").",
                 longest.seconds, longest.at_seconds
             ),
+        ));
+    }
+    for flag in &card.delivery.flags {
+        lines.push((
+            delivery_priority(flag.kind, |score| cost(w.delivery, score)),
+            flag.advice.clone(),
         ));
     }
     if let Some(structure) = &card.structure {
