@@ -126,6 +126,9 @@ pub struct DeliveryFigures {
     pub features_ms: f64,
     /// The voice detector on the same audio, for scale: it runs for transcription anyway.
     pub vad_ms: f64,
+    /// Seconds the voice detector heard as speech, and of them, seconds with a voiced pitch.
+    pub speech_seconds: f64,
+    pub voiced_seconds: f64,
     pub delivery: crate::score::delivery::DeliveryScore,
 }
 
@@ -163,7 +166,10 @@ pub fn delivery(recording: &Recording, seconds: Option<f64>) -> DeliveryFigures 
         windows: &[],
     });
     judged.strip = None;
+    let voiced = prosody.as_ref().map_or(0, |p| p.pitch_hz.iter().filter(|&&f| f > 0.0).count());
     DeliveryFigures {
+        speech_seconds: speech.iter().map(|r| r.seconds()).sum(),
+        voiced_seconds: voiced as f64 * crate::prosody::FRAME_SECONDS,
         file: recording.source.display().to_string(),
         audio_seconds: samples.len() as f64 / SAMPLE_RATE as f64,
         features_ms,

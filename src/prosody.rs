@@ -24,12 +24,12 @@ const PITCH_RATE: u32 = SAMPLE_RATE / 2;
 const PITCH_WINDOW: usize = (PITCH_RATE as f64 * 0.04) as usize;
 /// Voices are tracked from 60 to 400 Hz; the lag range reaches past the lowest period so its
 /// peak can close.
-const PITCH_MIN_HZ: f32 = 60.0;
+const PITCH_MIN_HZ: f32 = 50.0;
 const PITCH_MAX_HZ: f32 = 400.0;
-const PITCH_MAX_LAG: usize = (PITCH_RATE as f32 / 50.0) as usize;
+const PITCH_MAX_LAG: usize = (PITCH_RATE as f32 / 45.0) as usize;
 /// A frame's pitch counts when the NSDF peak is this clear: lower lets breath and fricatives
 /// through as pitch.
-const PITCH_CLARITY: f32 = 0.8;
+const PITCH_CLARITY: f32 = 0.7;
 /// Frames quieter than this are not searched for pitch.
 const PITCH_FLOOR_DBFS: f32 = -65.0;
 

@@ -276,9 +276,11 @@ pub fn delivery_figures(f: &crate::bench::DeliveryFigures) -> String {
     });
     let flags: Vec<&str> = d.flags.iter().map(|x| flag_name(x.kind)).collect();
     format!(
-        "{}: {:.1} s; {pitch}; {level}; flags [{}]; features {:.1} ms (vad {:.0} ms)",
+        "{}: {:.1} s, speech {:.1} s, voiced {:.1} s; {pitch}; {level}; flags [{}]; features {:.1} ms (vad {:.0} ms)",
         f.file,
         f.audio_seconds,
+        f.speech_seconds,
+        f.voiced_seconds,
         flags.join(", "),
         f.features_ms,
         f.vad_ms
