@@ -166,7 +166,9 @@ pub fn delivery(recording: &Recording, seconds: Option<f64>) -> DeliveryFigures 
         windows: &[],
     });
     judged.strip = None;
-    let voiced = prosody.as_ref().map_or(0, |p| p.pitch_hz.iter().filter(|&&f| f > 0.0).count());
+    let voiced = prosody
+        .as_ref()
+        .map_or(0, |p| p.pitch_hz.iter().filter(|&&f| f > 0.0).count());
     DeliveryFigures {
         speech_seconds: speech.iter().map(|r| r.seconds()).sum(),
         voiced_seconds: voiced as f64 * crate::prosody::FRAME_SECONDS,

@@ -31,9 +31,12 @@ const SENTENCES: &[&str] = &[
 
 /// Runs a speech or audio tool; a missing tool fails the test with the command that installs it.
 fn tool(program: &str, args: &[&str]) {
-    let out = Command::new(program).args(args).output().unwrap_or_else(|e| {
-        panic!("{program} is needed for this test ({e}); install it with scripts/setup-debian")
-    });
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("{program} is needed for this test ({e}); install it with scripts/setup-debian")
+        });
     assert!(
         out.status.success(),
         "{program} {args:?}: {}",
@@ -112,8 +115,17 @@ impl Studio {
         tool(
             "sox",
             &[
-                "-n", "-r", "16000", "-c", "1", "-b", "16",
-                pad.to_str().unwrap(), "trim", "0", "0.5",
+                "-n",
+                "-r",
+                "16000",
+                "-c",
+                "1",
+                "-b",
+                "16",
+                pad.to_str().unwrap(),
+                "trim",
+                "0",
+                "0.5",
             ],
         );
         let mut parts = vec![pad.clone()];
@@ -129,7 +141,11 @@ impl Studio {
                 Some(gain) => {
                     let seconds = viva::audio::load_wav(&said).unwrap().seconds();
                     let cut = format!("{:.3}", seconds - 0.6);
-                    let head = self.sox(&said, &format!("{voice}-{i}-head.wav"), &["trim", "0", &cut]);
+                    let head = self.sox(
+                        &said,
+                        &format!("{voice}-{i}-head.wav"),
+                        &["trim", "0", &cut],
+                    );
                     let tail = self.sox(
                         &said,
                         &format!("{voice}-{i}-tail.wav"),
@@ -302,8 +318,14 @@ fn the_live_meter_says_too_quiet_for_quiet_speech_only() {
         let said = studio.flite(voice, 40, PARAGRAPH);
         let normal = studio.sox(&said, "normal.wav", &["gain", "-n", "-6"]);
         let quiet = studio.sox(&said, "quiet.wav", &["gain", "-n", "-36"]);
-        assert!(live_verdict(&quiet), "{voice}: quiet speech not flagged live");
-        assert!(!live_verdict(&normal), "{voice}: normal speech flagged live");
+        assert!(
+            live_verdict(&quiet),
+            "{voice}: quiet speech not flagged live"
+        );
+        assert!(
+            !live_verdict(&normal),
+            "{voice}: normal speech flagged live"
+        );
     }
     assert!(!live_verdict(&common::jfk_wav()));
 }
@@ -334,7 +356,12 @@ fn repeated_words_are_flagged_in_the_scorecard_and_varied_ones_are_not() {
             .as_array()
             .unwrap()
             .iter()
-            .map(|r| (r["text"].as_str().unwrap().to_owned(), r["count"].as_u64().unwrap()))
+            .map(|r| {
+                (
+                    r["text"].as_str().unwrap().to_owned(),
+                    r["count"].as_u64().unwrap(),
+                )
+            })
             .collect();
         println!("{name}: {repeats:?}");
         let kinds: Vec<&str> = d["flags"]
@@ -356,14 +383,34 @@ fn repeated_words_are_flagged_in_the_scorecard_and_varied_ones_are_not() {
         }
         // The audio was measured: espeak-ng at its normal level is neither quiet nor clipped.
         assert!(d["score"].as_f64().is_some(), "{d}");
-        assert!(d["pitch"]["spread_semitones"].as_f64().unwrap() > 0.9, "{d}");
-        assert!(!kinds.contains(&"too_quiet") && !kinds.contains(&"clipping"), "{d}");
+        assert!(
+            d["pitch"]["spread_semitones"].as_f64().unwrap() > 0.9,
+            "{d}"
+        );
+        assert!(
+            !kinds.contains(&"too_quiet") && !kinds.contains(&"clipping"),
+            "{d}"
+        );
         assert!(!d["strip"]["level_dbfs"].as_array().unwrap().is_empty());
         // Every part the scorecard had before is still there.
         for field in [
-            "prompt_id", "duration_seconds", "speaking_seconds", "word_count", "wpm", "pace",
-            "length", "coverage", "fillers", "pauses", "avoided", "specificity", "hedges",
-            "weights", "overall", "feedback", "transcript",
+            "prompt_id",
+            "duration_seconds",
+            "speaking_seconds",
+            "word_count",
+            "wpm",
+            "pace",
+            "length",
+            "coverage",
+            "fillers",
+            "pauses",
+            "avoided",
+            "specificity",
+            "hedges",
+            "weights",
+            "overall",
+            "feedback",
+            "transcript",
         ] {
             assert!(card.get(field).is_some(), "{field} is missing");
         }

@@ -202,7 +202,9 @@ impl KeyTerms {
     }
 
     fn contains(&self, stem: &str) -> bool {
-        self.stems.binary_search_by(|s| s.as_str().cmp(stem)).is_ok()
+        self.stems
+            .binary_search_by(|s| s.as_str().cmp(stem))
+            .is_ok()
     }
 }
 
@@ -355,7 +357,8 @@ pub fn is_too_quiet(speech_dbfs: f64) -> bool {
 
 /// Whether enough phrases trailed off for the answer to.
 pub fn trails_off(level: &LevelSummary) -> bool {
-    level.trailing.len() >= 2 && level.trailing.len() as f64 >= TRAILING_SHARE * level.phrases as f64
+    level.trailing.len() >= 2
+        && level.trailing.len() as f64 >= TRAILING_SHARE * level.phrases as f64
 }
 
 /// The spread of the voiced frames' pitch, over the answer and per window.
@@ -609,7 +612,8 @@ pub fn strip(prosody: &Prosody) -> DeliveryStrip {
         .level_dbfs
         .chunks(per)
         .map(|c| {
-            let power = c.iter().map(|&l| 10f64.powf(l as f64 / 10.0)).sum::<f64>() / c.len() as f64;
+            let power =
+                c.iter().map(|&l| 10f64.powf(l as f64 / 10.0)).sum::<f64>() / c.len() as f64;
             let db = (10.0 * power.log10()).max(SILENCE_DBFS as f64);
             (db * 10.0).round() as f32 / 10.0
         })
@@ -627,7 +631,7 @@ fn median(mut values: Vec<f64>) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
-    Some(if values.len() % 2 == 0 {
+    Some(if values.len().is_multiple_of(2) {
         (values[mid - 1] + values[mid]) / 2.0
     } else {
         values[mid]
@@ -649,4 +653,264 @@ fn round1(x: f64) -> f64 {
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FRAME: f64 = 0.02;
+
+    /// A prosody of `seconds` of voiced speech at `level` dBFS whose pitch follows `hz(t)`.
+    fn voiced(seconds: f64, level: f32, hz: impl Fn(f64) -> f32) -> Prosody {
+        let frames = (seconds / FRAME) as usize;
+        Prosody {
+            frame_seconds: FRAME,
+            pitch_hz: (0..frames).map(|i| hz(i as f64 * FRAME)).collect(),
+            level_dbfs: vec![level; frames],
+            clips: Vec::new(),
+            clipped_samples: 0,
+        }
+    }
+
+    fn tokens(text: &str) -> (Vec<Token>, Vec<Word>) {
+        let words: Vec<Word> = text
+            .split_whitespace()
+            .enumerate()
+            .map(|(i, w)| Word {
+                text: w.into(),
+                start: i as f64 * 0.4,
+                end: i as f64 * 0.4 + 0.3,
+            })
+            .collect();
+        let tokens = Normalizer::default().tokenize(words.iter().map(|w| w.text.as_str()));
+        (tokens, words)
+    }
+
+    fn repeats(text: &str, key_terms: &[&str]) -> Vec<(String, usize)> {
+        let (tokens, words) = tokens(text);
+        let terms = KeyTerms::new(key_terms.iter().copied(), &Normalizer::default());
+        repeated_words(&tokens, &words, &terms, &vec![false; tokens.len()])
+            .into_iter()
+            .map(|r| (r.text, r.count))
+            .collect()
+    }
+
+    #[test]
+    fn a_pitch_held_flat_is_monotone_and_one_that_moves_is_not() {
+        let flat = pitch_summary(&voiced(5.0, -20.0, |_| 120.0), &[]).unwrap();
+        assert_eq!(flat.spread_semitones, 0.0);
+        assert!(is_monotone(&flat));
+        // A slow swing of two semitones either way.
+        let lively = voiced(5.0, -20.0, |t| {
+            120.0 * 2f32.powf((2.0 * (t as f32 * 3.0).sin()) / 12.0)
+        });
+        let lively = pitch_summary(&lively, &[(0.0, 2.5), (2.5, 5.0)]).unwrap();
+        assert!((lively.spread_semitones - 1.41).abs() < 0.05, "{lively:?}");
+        assert!(!is_monotone(&lively));
+        assert_eq!(lively.windows.len(), 2);
+        assert!(lively.windows[0].spread_semitones.unwrap() > 1.0);
+    }
+
+    #[test]
+    fn octave_errors_do_not_make_a_flat_voice_lively() {
+        // Every tenth frame read an octave up, as pitch trackers do.
+        let p = voiced(5.0, -20.0, |t| {
+            if ((t / FRAME).round() as usize).is_multiple_of(10) {
+                240.0
+            } else {
+                120.0
+            }
+        });
+        assert!(is_monotone(&pitch_summary(&p, &[]).unwrap()));
+    }
+
+    #[test]
+    fn too_little_voice_says_nothing_about_pitch() {
+        assert!(pitch_summary(&voiced(0.5, -20.0, |_| 120.0), &[]).is_none());
+        let silent = voiced(5.0, SILENCE_DBFS, |_| 0.0);
+        assert!(pitch_summary(&silent, &[]).is_none());
+    }
+
+    #[test]
+    fn the_speech_level_is_the_voiced_frames_and_quiet_is_below_minus_40() {
+        let mut p = voiced(4.0, -22.0, |_| 150.0);
+        // Unvoiced frames (breath, silence) do not pull the level down.
+        p.level_dbfs.extend([-70.0; 100]);
+        p.pitch_hz.extend([0.0; 100]);
+        assert_eq!(level_summary(&p, &[]).unwrap().speech_dbfs, -22.0);
+        assert!(!is_too_quiet(-22.0));
+        assert!(is_too_quiet(-45.0));
+        // No voiced frames at all: the loudest tenth of the recording stands in.
+        let unvoiced = voiced(4.0, -50.0, |_| 0.0);
+        assert_eq!(level_summary(&unvoiced, &[]).unwrap().speech_dbfs, -50.0);
+    }
+
+    #[test]
+    fn phrases_whose_last_moments_drop_trail_off() {
+        // Three 2-second phrases with half a second of silence between; the last 0.4 s of
+        // each is `drop` dB down.
+        let phrases = |drop: f32| {
+            let mut p = Prosody {
+                frame_seconds: FRAME,
+                ..Default::default()
+            };
+            for _ in 0..3 {
+                for i in 0..100 {
+                    p.level_dbfs
+                        .push(if i >= 80 { -20.0 - drop } else { -20.0 });
+                    p.pitch_hz.push(140.0);
+                }
+                p.level_dbfs.extend([SILENCE_DBFS; 25]);
+                p.pitch_hz.extend([0.0; 25]);
+            }
+            level_summary(&p, &[]).unwrap()
+        };
+        let steady = phrases(2.0);
+        assert_eq!(steady.phrases, 3);
+        assert!(!trails_off(&steady), "{steady:?}");
+        let trailing = phrases(12.0);
+        assert_eq!(trailing.trailing.len(), 3);
+        assert_eq!(trailing.tail_drop_db, 12.0);
+        assert!(trails_off(&trailing));
+        assert_eq!(trailing.trailing[0].at_seconds, 1.6);
+    }
+
+    #[test]
+    fn one_trailing_phrase_is_not_a_habit() {
+        let level = LevelSummary {
+            speech_dbfs: -20.0,
+            clipped_percent: 0.0,
+            clips: vec![],
+            phrases: 6,
+            tail_drop_db: 1.0,
+            trailing: vec![TrailingPhrase {
+                at_seconds: 3.0,
+                drop_db: 12.0,
+                words: String::new(),
+            }],
+        };
+        assert!(!trails_off(&level));
+    }
+
+    #[test]
+    fn crutch_phrases_are_counted_from_three_uses() {
+        let found = repeats(
+            "basically we shipped it and basically it worked and the thing is it was basically fine and the thing is cheap",
+            &[],
+        );
+        assert_eq!(found, vec![("basically".to_owned(), 3)]);
+    }
+
+    #[test]
+    fn stop_words_and_the_prompts_key_terms_are_never_repeated_words() {
+        let text = "the cache the cache the cache the cache the cache and the team";
+        // "the" is a stop word; "cache" is the prompt's own term.
+        assert!(repeats(text, &["Design a cache for a feed"]).is_empty());
+        // Without the prompt naming it, five caches in fourteen words are too many.
+        assert_eq!(repeats(text, &[]), vec![("cache".to_owned(), 5)]);
+    }
+
+    #[test]
+    fn a_topic_word_used_a_few_times_in_a_long_answer_is_fine() {
+        let mut text = String::new();
+        for i in 0..5 {
+            text.push_str(&format!(
+                "the page loaded slowly for users in region {i} so we measured every request, \
+                 found a blocking call, moved it off the main thread and watched errors fall "
+            ));
+        }
+        // "page" five times in 140 words: under 1 in 20.
+        let (tokens, _) = tokens(&text);
+        assert_eq!(tokens.len(), 140);
+        assert!(repeats(&text, &[]).iter().all(|(w, _)| w != "page"));
+        // Twice as many pages in the same words would be too many.
+        let doubled = text.replace("the page", "the page page");
+        assert!(repeats(&doubled, &[]).contains(&("page".to_owned(), 10)));
+    }
+
+    #[test]
+    fn fillers_and_hedges_are_left_to_their_own_parts() {
+        let (tokens, words) = tokens("like like like like like like");
+        let terms = KeyTerms::new([], &Normalizer::default());
+        assert!(repeated_words(&tokens, &words, &terms, &vec![true; tokens.len()]).is_empty());
+    }
+
+    #[test]
+    fn without_audio_only_the_words_are_judged_and_no_score_is_given() {
+        let (tokens, words) = tokens("basically basically basically yes");
+        let terms = KeyTerms::new([], &Normalizer::default());
+        let d = judge(&DeliveryInput {
+            prosody: None,
+            words: &words,
+            tokens: &tokens,
+            key_terms: &terms,
+            counted_elsewhere: &vec![false; tokens.len()],
+            windows: &[],
+        });
+        assert_eq!(d.score, None);
+        assert!(d.pitch.is_none() && d.level.is_none() && d.strip.is_none());
+        assert_eq!(d.flags.len(), 1);
+        assert_eq!(d.flags[0].kind, FlagKind::Repeated);
+    }
+
+    #[test]
+    fn each_problem_costs_delivery_points() {
+        let terms = KeyTerms::new([], &Normalizer::default());
+        let judged = |p: &Prosody| {
+            judge(&DeliveryInput {
+                prosody: Some(p),
+                words: &[],
+                tokens: &[],
+                key_terms: &terms,
+                counted_elsewhere: &[],
+                windows: &[],
+            })
+        };
+        let lively = |t: f64| 150.0 * 2f32.powf((3.0 * (t as f32 * 2.0).sin()) / 12.0);
+        let good = judged(&voiced(5.0, -20.0, lively));
+        assert_eq!(good.score, Some(100.0));
+        assert!(good.flags.is_empty());
+        let flat_and_quiet = judged(&voiced(5.0, -50.0, |_| 150.0));
+        assert_eq!(
+            flat_and_quiet.score,
+            Some(100.0 - MONOTONE_COST - TOO_QUIET_COST)
+        );
+        let kinds: Vec<FlagKind> = flat_and_quiet.flags.iter().map(|f| f.kind).collect();
+        assert_eq!(kinds, vec![FlagKind::Monotone, FlagKind::TooQuiet]);
+        let mut clipped = voiced(5.0, -3.0, lively);
+        clipped.clipped_samples = 8_000; // 0.5 s of 5 s voiced
+        clipped.clips = vec![1.0, 2.0];
+        let clipped = judged(&clipped);
+        assert_eq!(clipped.level.as_ref().unwrap().clipped_percent, 10.0);
+        assert_eq!(clipped.flags[0].kind, FlagKind::Clipping);
+        assert!(clipped.flags[0].advice.contains("first at 1s"));
+    }
+
+    #[test]
+    fn the_strip_takes_a_point_every_tenth_of_a_second() {
+        let mut p = voiced(1.0, -20.0, |_| 200.0);
+        p.pitch_hz[..5].fill(0.0);
+        let s = strip(&p);
+        assert_eq!(s.step_seconds, 0.1);
+        assert_eq!(s.level_dbfs.len(), 10);
+        assert_eq!(s.pitch_hz[0], None);
+        assert_eq!(s.pitch_hz[1], Some(200.0));
+        assert!((s.level_dbfs[3] + 20.0).abs() < 0.01);
+    }
+
+    #[test]
+    fn the_live_check_waits_for_speech_then_says_too_quiet() {
+        let mut live = LiveLevel::default();
+        // Silence between answers is not a quiet voice.
+        for _ in 0..100 {
+            assert!(!live.hear(-70.0, false));
+        }
+        let said: Vec<bool> = (0..20).map(|_| live.hear(-52.0, true)).collect();
+        assert!(!said[..LIVE_MIN_BLOCKS - 1].iter().any(|&q| q));
+        assert!(said[LIVE_MIN_BLOCKS - 1..].iter().all(|&q| q));
+        // Speaking up clears it within the window.
+        let cleared = (0..LIVE_BLOCKS).map(|_| live.hear(-20.0, true)).last();
+        assert_eq!(cleared, Some(false));
+    }
 }

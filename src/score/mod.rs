@@ -388,10 +388,11 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
     let hedge_hits = hedges::find(&tokens, &found_specifics);
     let filler_hits = fillers::find_fillers(&tokens, &settings.fillers, &normalizer);
     let mut counted_elsewhere = vec![false; tokens.len()];
-    let spans = hedge_hits
-        .iter()
-        .map(|h| (h.first_token, h.hedge))
-        .chain(filler_hits.iter().map(|f| (f.first_token, f.filler.as_str())));
+    let spans = hedge_hits.iter().map(|h| (h.first_token, h.hedge)).chain(
+        filler_hits
+            .iter()
+            .map(|f| (f.first_token, f.filler.as_str())),
+    );
     for (first, text) in spans {
         let end = (first + text.split_whitespace().count()).min(tokens.len());
         counted_elsewhere[first..end].fill(true);
@@ -449,13 +450,9 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
     });
 
     let key_terms = delivery::KeyTerms::new(
-        std::iter::once(prompt.text.as_str()).chain(
-            prompt
-                .rubric
-                .concepts
-                .iter()
-                .flat_map(|c| std::iter::once(c.name.as_str()).chain(c.any.iter().map(String::as_str))),
-        ),
+        std::iter::once(prompt.text.as_str()).chain(prompt.rubric.concepts.iter().flat_map(|c| {
+            std::iter::once(c.name.as_str()).chain(c.any.iter().map(String::as_str))
+        })),
         &normalizer,
     );
     let windows: Vec<(f64, f64)> = pace
@@ -1059,6 +1056,26 @@ mod tests {
     }
 
     #[test]
+    fn how_it_sounded_counts_only_when_the_audio_was_measured() {
+        let w = Weights {
+            coverage: 1.0,
+            specificity: 0.0,
+            pace: 0.0,
+            length: 0.0,
+            fillers: 0.0,
+            hedges: 0.0,
+            delivery: 1.0,
+        };
+        let rest = [100.0; 4];
+        // Not measured: the delivery weight drops out and content alone decides.
+        assert_eq!(overall_score(&w, [80.0, 0.0], rest, None, 0), 80.0);
+        // Measured: it counts, scaled by the content earned like the rest of delivery.
+        assert_eq!(overall_score(&w, [80.0, 0.0], rest, Some(100.0), 0), 80.0);
+        assert_eq!(overall_score(&w, [80.0, 0.0], rest, Some(50.0), 0), 60.0);
+        assert_eq!(overall_score(&w, [0.0, 0.0], rest, Some(100.0), 0), 0.0);
+    }
+
+    #[test]
     fn delivery_counts_only_as_far_as_content_earns() {
         let even = Weights {
             coverage: 1.0,
@@ -1071,9 +1088,15 @@ mod tests {
         };
         let perfect_delivery = [100.0, 100.0, 100.0, 100.0];
         // Nothing said: perfect pace earns nothing.
-        assert_eq!(overall_score(&even, [0.0, 0.0], perfect_delivery, None, 0), 0.0);
+        assert_eq!(
+            overall_score(&even, [0.0, 0.0], perfect_delivery, None, 0),
+            0.0
+        );
         // Half the content: pace earns half its points.
-        assert_eq!(overall_score(&even, [50.0, 0.0], perfect_delivery, None, 0), 50.0);
+        assert_eq!(
+            overall_score(&even, [50.0, 0.0], perfect_delivery, None, 0),
+            50.0
+        );
         assert_eq!(
             overall_score(&even, [100.0, 0.0], perfect_delivery, None, 0),
             100.0
