@@ -88,7 +88,7 @@ impl Weights {
         0.05
     }
 
-    /// Every weight, in scorecard order, for sums and checks.
+    /// Every weight, in scorecard order, for sums and checks; delivery last.
     pub fn as_array(&self) -> [f64; 7] {
         [
             self.coverage,

@@ -577,7 +577,11 @@ fn overall_score(
         .zip(delivery)
         .map(|(w, s)| w * s * content_share)
         .sum();
-    let weighted = (content_points + delivery_points) / total;
+    let weighted = if total > 0.0 {
+        (content_points + delivery_points) / total
+    } else {
+        0.0
+    };
     let penalty = (avoided as f64 * AVOID_PENALTY).min(AVOID_PENALTY_MAX);
     round1((weighted - penalty).clamp(0.0, 100.0))
 }
