@@ -682,10 +682,16 @@ async fn a_session_shows_its_transcript_with_concepts_fillers_and_pauses_marked(
     // Under the pace curve, the voice: the level shaded, the pitch as a line, on one time axis.
     let strip = format!("{first} .pace-and-voice .delivery-strip svg");
     assert_eq!(page.all(&format!("{strip} polygon.level")).await.len(), 1);
-    assert!(!page.all(&format!("{strip} polyline.pitch")).await.is_empty());
+    assert!(!page
+        .all(&format!("{strip} polyline.pitch"))
+        .await
+        .is_empty());
     assert_eq!(page.all(&format!("{strip} line.quiet-line")).await.len(), 1);
     let vitals = page.texts(&format!("{first} .vitals")).await;
-    assert!(vitals[0].contains("pitch moves 0.0 semitones"), "{vitals:?}");
+    assert!(
+        vitals[0].contains("pitch moves 0.0 semitones"),
+        "{vitals:?}"
+    );
     assert!(vitals[0].contains("monotone"), "{vitals:?}");
     let label = page
         .js(
@@ -898,5 +904,19 @@ async fn a_running_drill_streams_its_question_and_score_into_the_live_panel() {
     assert_ne!(hash, format!("#/sessions/{}", page.practice.session));
     let state = page.texts("#live-state").await.join(" ");
     assert!(state.contains("Drill ended"), "{state}");
+
+    // A level event that says the voice is too quiet shows the warning; the next that does
+    // not takes it away.
+    let level =
+        "showLevel({rms: arguments[0], seconds: 4, speaking: true, too_quiet: arguments[1]});
+                 const note = document.querySelector('#live-quiet');
+                 return note.hidden ? null : note.textContent;";
+    let warned = page.js(level, vec![json!(0.003), json!(true)]).await;
+    assert!(
+        warned.as_str().unwrap_or("").starts_with("Too quiet"),
+        "{warned}"
+    );
+    let cleared = page.js(level, vec![json!(0.1), json!(false)]).await;
+    assert_eq!(cleared, Value::Null);
     page.close().await;
 }
