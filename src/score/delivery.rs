@@ -10,15 +10,15 @@ use crate::transcribe::Word;
 
 /// Pitch spread (standard deviation in semitones over the voiced frames) below which a voice
 /// is monotone. Calibrated (README, "Delivery"): flite with a flat f0 target (slt, awb,
-/// kal16) measures 0.16 to 0.34 st and espeak-ng's `x-low` pitch range 0.40 to 0.52; flite's
-/// lively target 1.35 to 4.02, espeak-ng's default range 1.76 to 2.38, jfk.wav 2.49.
+/// kal16) measures 0.16 to 0.35 st and espeak-ng's `x-low` pitch range 0.40 to 0.51; flite's
+/// lively target 1.39 to 4.03, espeak-ng's default range 1.75 to 2.35, jfk.wav 2.52.
 pub const MONOTONE_SEMITONES: f64 = 0.9;
 /// Speech level (median over voiced frames) below which the microphone is too far or too low.
-/// Calibrated: flite and espeak-ng voices at their own level -14 to -29 dBFS, jfk.wav -15;
-/// the same 30 dB down -44 to -57 dBFS.
+/// Calibrated: flite and espeak-ng voices at their own level -14.1 to -28.5 dBFS, jfk.wav
+/// -15.2; the same 30 dB down -44.0 to -57.6 dBFS.
 pub const TOO_QUIET_DBFS: f64 = -40.0;
 /// Share of the speech's samples in clipped runs at which clipping is reported. Calibrated:
-/// unclipped speech 0%; 8 dB too hot 0.7 to 5.8%; 20 dB too hot 8 to 59%.
+/// unclipped speech 0%; 8 dB too hot 0.7 to 5.8%; 20 dB too hot 7.4 to 59%.
 pub const CLIPPED_PERCENT: f64 = 0.1;
 /// How much quieter (dB) a phrase's last moments must be than its body to trail off.
 /// Calibrated: steady sentences drop -0.5 to 2.2 dB at their ends; with their last 0.6 s
