@@ -1265,6 +1265,19 @@ mod tests {
     }
 
     #[test]
+    fn markdown_gives_the_delivery_score_and_its_flags() {
+        let t = evenly("So I shipped it");
+        let mut c = card("culture-decision", &t, 68.0, vec![], &[], &[]);
+        c.delivery.score = Some(70.0);
+        c.delivery.flags.push(crate::score::delivery::DeliveryFlag {
+            kind: crate::score::delivery::FlagKind::Monotone,
+            advice: "Vary your voice.".into(),
+        });
+        let md = markdown(&view(vec![answer(1, "culture-decision", 1, Some(c))]));
+        assert!(md.contains("| Delivery | 70 | Vary your voice. |"), "{md}");
+    }
+
+    #[test]
     fn markdown_has_a_heading_scores_and_transcript_per_answer() {
         let t = evenly("So um I took full_ownership");
         let c = card(
@@ -1287,6 +1300,7 @@ mod tests {
         assert!(md.contains("**Overall 68/100**"), "{md}");
         assert!(md.contains("| Coverage | 50 | 1 of 2 concepts |"), "{md}");
         assert!(md.contains("- ✗ impact (missed)"), "{md}");
+        assert!(md.contains("| Delivery | - | audio not measured |"), "{md}");
         assert!(
             md.contains("> So {um} I [ownership: took full\\_ownership]\n"),
             "{md}"
