@@ -181,8 +181,9 @@ pub struct DeliveryFlag {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeliveryStrip {
     pub step_seconds: f64,
-    pub pitch_hz: Vec<Option<f32>>,
-    pub level_dbfs: Vec<f32>,
+    /// Whole hertz and tenths of a dB, as `f64` so that every JSON path prints them alike.
+    pub pitch_hz: Vec<Option<f64>>,
+    pub level_dbfs: Vec<f64>,
 }
 
 /// The words the repeated-word check leaves alone: the prompt's own key terms, which a good
@@ -607,8 +608,7 @@ pub fn strip(prosody: &Prosody) -> DeliveryStrip {
         .pitch_hz
         .chunks(per)
         .map(|c| {
-            median(c.iter().filter(|&&f| f > 0.0).map(|&f| f as f64).collect())
-                .map(|f| f.round() as f32)
+            median(c.iter().filter(|&&f| f > 0.0).map(|&f| f as f64).collect()).map(f64::round)
         })
         .collect();
     let level_dbfs = prosody
@@ -618,7 +618,7 @@ pub fn strip(prosody: &Prosody) -> DeliveryStrip {
             let power =
                 c.iter().map(|&l| 10f64.powf(l as f64 / 10.0)).sum::<f64>() / c.len() as f64;
             let db = (10.0 * power.log10()).max(SILENCE_DBFS as f64);
-            (db * 10.0).round() as f32 / 10.0
+            round1(db)
         })
         .collect();
     DeliveryStrip {
