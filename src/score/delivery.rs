@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::text::{Normalizer, Token};
+use crate::audio::SAMPLE_RATE;
 use crate::prosody::{Prosody, SILENCE_DBFS};
 use crate::transcribe::Word;
 
@@ -413,11 +414,11 @@ pub fn pitch_summary(prosody: &Prosody, windows: &[(f64, f64)]) -> Option<PitchS
 /// Speech level, clipping and trailing off.
 pub fn level_summary(prosody: &Prosody, words: &[Word]) -> Option<LevelSummary> {
     let speech_dbfs = speech_level(prosody)?;
-    let speech_samples =
+    let voiced_seconds =
         prosody.pitch_hz.iter().filter(|&&f| f > 0.0).count() as f64 * prosody.frame_seconds;
-    // Clipped samples against the voiced time, at 16 kHz; clipping outside speech still counts.
-    let clipped_percent = if speech_samples > 0.0 {
-        100.0 * prosody.clipped_samples as f64 / (speech_samples * 16_000.0)
+    // Clipped samples against the voiced time; clipping outside speech still counts.
+    let clipped_percent = if voiced_seconds > 0.0 {
+        100.0 * prosody.clipped_samples as f64 / (voiced_seconds * f64::from(SAMPLE_RATE))
     } else {
         0.0
     };
