@@ -90,6 +90,7 @@ fn bench_score(c: &mut Criterion) {
                 transcript: &transcript,
                 duration_seconds: seconds,
                 meaning: None,
+                prosody: None,
                 speech: &speech,
             };
             black_box(score(black_box(prompt), answer, &settings))

@@ -115,3 +115,67 @@ pub fn model_speed(
         live: factor <= LIVE_FACTOR,
     })
 }
+
+/// What `viva bench delivery` prints for one recording: the delivery measures (for
+/// calibrating the thresholds) and the time the audio features take.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryFigures {
+    pub file: String,
+    pub audio_seconds: f64,
+    /// Measuring pitch, level and clipping (`prosody::measure`), the best of five runs.
+    pub features_ms: f64,
+    /// The voice detector on the same audio, for scale: it runs for transcription anyway.
+    pub vad_ms: f64,
+    /// Seconds the voice detector heard as speech, and of them, seconds with a voiced pitch.
+    pub speech_seconds: f64,
+    pub voiced_seconds: f64,
+    pub delivery: crate::score::delivery::DeliveryScore,
+}
+
+/// Measures one recording's delivery features, looped to `seconds` when given (a long answer
+/// from a short clip), and times them.
+pub fn delivery(recording: &Recording, seconds: Option<f64>) -> DeliveryFigures {
+    use crate::score::delivery;
+    let mut samples = recording.samples.clone();
+    if let Some(seconds) = seconds {
+        let want = (seconds * SAMPLE_RATE as f64) as usize;
+        while samples.len() < want && !recording.samples.is_empty() {
+            samples.extend_from_slice(&recording.samples);
+        }
+        samples.truncate(want);
+    }
+    let began = Instant::now();
+    let speech = crate::vad::detect(&samples, &crate::vad::VadSettings::default());
+    let vad_ms = began.elapsed().as_secs_f64() * 1000.0;
+    let mut features_ms = f64::INFINITY;
+    let mut prosody = None;
+    for _ in 0..5 {
+        let began = Instant::now();
+        let measured = crate::prosody::measure(&samples, &speech);
+        features_ms = features_ms.min(began.elapsed().as_secs_f64() * 1000.0);
+        prosody = Some(measured);
+    }
+    let normalizer = crate::score::text::Normalizer::default();
+    let key_terms = delivery::KeyTerms::new([], &normalizer);
+    let mut judged = delivery::judge(&delivery::DeliveryInput {
+        prosody: prosody.as_ref(),
+        words: &[],
+        tokens: &[],
+        key_terms: &key_terms,
+        counted_elsewhere: &[],
+        windows: &[],
+    });
+    judged.strip = None;
+    let voiced = prosody
+        .as_ref()
+        .map_or(0, |p| p.pitch_hz.iter().filter(|&&f| f > 0.0).count());
+    DeliveryFigures {
+        speech_seconds: speech.iter().map(|r| r.seconds()).sum(),
+        voiced_seconds: voiced as f64 * crate::prosody::FRAME_SECONDS,
+        file: recording.source.display().to_string(),
+        audio_seconds: samples.len() as f64 / SAMPLE_RATE as f64,
+        features_ms,
+        vad_ms,
+        delivery: judged,
+    }
+}

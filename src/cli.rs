@@ -148,6 +148,18 @@ struct ScoringBenchArgs {
 enum BenchCommand {
     /// How far scores can be trusted: the labelled calibration set, scored and measured.
     Scoring(ScoringBenchArgs),
+    /// Delivery measures of recordings (pitch spread, speech level, clipping, trailing off)
+    /// and the time their audio features take.
+    Delivery {
+        /// The recordings to measure (repeat for several).
+        #[arg(long = "input", value_name = "ANSWER.wav", required = true)]
+        inputs: Vec<PathBuf>,
+        /// Loop each recording to this many seconds first (the budget is 50 ms for 180 s).
+        #[arg(long)]
+        seconds: Option<f64>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Time from the end of an answer to its scorecard, batch and streaming.
     Latency {
         /// The answer to measure with (a WAV file).
@@ -426,6 +438,22 @@ fn open_store(env: &Env) -> Result<Store> {
 fn bench_cmd(env: Env, what: Option<BenchCommand>) -> Result<ExitCode> {
     match what {
         Some(BenchCommand::Scoring(args)) => scoring_bench(&env, args)?,
+        Some(BenchCommand::Delivery {
+            inputs,
+            seconds,
+            json,
+        }) => {
+            let mut all = Vec::new();
+            for input in &inputs {
+                all.push(crate::bench::delivery(&audio::load_wav(input)?, seconds));
+            }
+            if json {
+                print_json(&all)?;
+            } else {
+                let lines: Vec<String> = all.iter().map(crate::report::delivery_figures).collect();
+                print(&lines.join("\n"))?;
+            }
+        }
         Some(BenchCommand::Latency {
             input,
             prompt,

@@ -10,6 +10,7 @@ use crate::audio::Recording;
 use crate::bank::Prompt;
 use crate::config::Env;
 use crate::meaning::MeaningMatches;
+use crate::prosody;
 use crate::score::{self, Answer, Scorecard};
 use crate::transcribe::{self, Transcriber, Transcript};
 use crate::vad::{self, SpeechRegion, VadSettings};
@@ -41,6 +42,7 @@ impl HeardAnswer {
             duration_seconds: self.duration_seconds,
             speech: &self.speech,
             meaning,
+            prosody: None,
         }
     }
 }
@@ -136,11 +138,13 @@ impl Engine {
         let speech = vad::detect(&recording.samples, &VadSettings::default());
         let transcript = self.transcript(recording, &speech, words)?;
         let meaning = self.meaning(prompt, &transcript)?;
+        let prosody = prosody::measure(&recording.samples, &speech);
         let answer = Answer {
             transcript: &transcript,
             duration_seconds: recording.seconds(),
             speech: &speech,
             meaning: meaning.as_ref(),
+            prosody: Some(&prosody),
         };
         Ok(score::score(prompt, answer, &self.env.config.score))
     }

@@ -12,6 +12,7 @@
 //! - [`audio`]: any common WAV to 16 kHz mono `f32`, resampled with rubato.
 //! - [`vad`]: where someone is speaking (earshot), and the chunks Whisper transcribes.
 //! - [`transcribe`]: Whisper through whisper-rs, words with times.
+//! - [`prosody`]: pitch and level frame by frame, measured once for the delivery check.
 //! - [`score`]: transcript + timing + rubric in, [`score::Scorecard`] out; no I/O.
 //! - [`report`]: the scorecard and bank as a person reads them.
 //! - [`embed`]: sentence embeddings (all-MiniLM-L6-v2) for comparing answers by meaning.
@@ -38,6 +39,7 @@ pub mod import;
 pub mod listen;
 pub mod meaning;
 pub mod models;
+pub mod prosody;
 pub mod report;
 pub mod review;
 pub mod round;

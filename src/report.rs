@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::bank::Prompt;
+use crate::score::delivery::{DeliveryScore, FlagKind};
 use crate::score::Scorecard;
 
 /// The readable scorecard: overall, then concepts hit and missed, pace, length, fillers, pauses.
@@ -138,6 +139,7 @@ pub fn scorecard(card: &Scorecard, prompt: &Prompt) -> String {
         if hedges.is_empty() { "" } else { ": " },
         hedges.join(", ")
     );
+    delivery(w, &card.delivery);
     if card.pauses.is_empty() {
         let _ = writeln!(w, "Pauses         none long enough to notice");
     } else {
@@ -189,6 +191,100 @@ pub fn scorecard(card: &Scorecard, prompt: &Prompt) -> String {
         )
     );
     out
+}
+
+/// The delivery lines: score, pitch, level, then what was flagged.
+fn delivery(w: &mut String, d: &DeliveryScore) {
+    let score = d
+        .score
+        .map_or_else(|| "  -".to_owned(), |s| format!("{s:>3.0}"));
+    let mut heard = Vec::new();
+    if let Some(p) = &d.pitch {
+        heard.push(format!(
+            "pitch {:.0} Hz, moves {:.1} semitones",
+            p.median_hz, p.spread_semitones
+        ));
+    }
+    if let Some(l) = &d.level {
+        heard.push(format!("level {:.0} dBFS", l.speech_dbfs));
+        if l.clipped_percent > 0.0 {
+            heard.push(format!("{:.2}% clipped", l.clipped_percent));
+        }
+        if l.phrases > 0 {
+            heard.push(format!(
+                "{} of {} phrases trail off",
+                l.trailing.len(),
+                l.phrases
+            ));
+        }
+    }
+    if d.score.is_none() {
+        heard.push("audio not measured".into());
+    }
+    let _ = writeln!(w, "Delivery {score}   {}", heard.join(", "));
+    if let Some(p) = d.pitch.as_ref().filter(|p| p.windows.len() > 1) {
+        let by: Vec<String> = p
+            .windows
+            .iter()
+            .map(|x| x.spread_semitones.map_or("-".into(), |s| format!("{s:.1}")))
+            .collect();
+        let _ = writeln!(w, "                pitch by 15 s: {}", by.join(" "));
+    }
+    for r in &d.repeated {
+        let times: Vec<String> = r.times.iter().take(6).map(|&t| clock(t)).collect();
+        let _ = writeln!(
+            w,
+            "                \"{}\" {} times: {}",
+            r.text,
+            r.count,
+            times.join(", ")
+        );
+    }
+    for flag in &d.flags {
+        let _ = writeln!(w, "                ! {}", flag_name(flag.kind));
+    }
+}
+
+fn flag_name(kind: FlagKind) -> &'static str {
+    match kind {
+        FlagKind::Monotone => "monotone",
+        FlagKind::TooQuiet => "too quiet",
+        FlagKind::Clipping => "clipping",
+        FlagKind::TrailingOff => "trailing off",
+        FlagKind::Repeated => "repeated words",
+    }
+}
+
+/// One line of `viva bench delivery`: a recording's delivery measures and how long they took.
+pub fn delivery_figures(f: &crate::bench::DeliveryFigures) -> String {
+    let d = &f.delivery;
+    let pitch = d.pitch.as_ref().map_or("pitch -".to_owned(), |p| {
+        format!(
+            "pitch {:.0} Hz spread {:.2} st",
+            p.median_hz, p.spread_semitones
+        )
+    });
+    let level = d.level.as_ref().map_or("level -".to_owned(), |l| {
+        format!(
+            "level {:.1} dBFS clipped {:.2}% tail drop {:.1} dB ({} of {} phrases trail)",
+            l.speech_dbfs,
+            l.clipped_percent,
+            l.tail_drop_db,
+            l.trailing.len(),
+            l.phrases
+        )
+    });
+    let flags: Vec<&str> = d.flags.iter().map(|x| flag_name(x.kind)).collect();
+    format!(
+        "{}: {:.1} s, speech {:.1} s, voiced {:.1} s; {pitch}; {level}; flags [{}]; features {:.1} ms (vad {:.0} ms)",
+        f.file,
+        f.audio_seconds,
+        f.speech_seconds,
+        f.voiced_seconds,
+        flags.join(", "),
+        f.features_ms,
+        f.vad_ms
+    )
 }
 
 /// One prompt with its rubric, for `viva prompts show`.

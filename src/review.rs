@@ -125,6 +125,9 @@ fn answer_body(w: &mut String, answer: &AnswerView, width: usize) {
         format!("length {:.0}", card.length.score),
         format!("fillers {:.0}", card.fillers.score),
         format!("hedges {:.0}", card.hedges.score),
+        card.delivery
+            .score
+            .map_or_else(|| "delivery -".to_owned(), |s| format!("delivery {s:.0}")),
     ];
     let _ = writeln!(w, "{}", join_wrapped(&scores, " · ", width));
     let _ = writeln!(w, "{}", join_wrapped(&vital_signs(card), " · ", width));
@@ -443,18 +446,23 @@ pub fn history(points: &[HistoryPoint], prompt: Option<&str>) -> String {
         let _ = writeln!(w, "History of {id}");
         let _ = writeln!(
             w,
-            "{:<16}  {:<20}  {:>7}  {:>4}  {:>8}",
-            "when", "session", "overall", "wpm", "coverage"
+            "{:<16}  {:<20}  {:>7}  {:>4}  {:>8}  {:>8}  {:>5}",
+            "when", "session", "overall", "wpm", "coverage", "delivery", "pitch"
         );
+        let or_dash = |v: Option<f64>, decimals: usize| {
+            v.map_or_else(|| "-".to_owned(), |v| format!("{v:.decimals$}"))
+        };
         for p in &points {
             let _ = writeln!(
                 w,
-                "{:<16}  {:<20}  {:>7.0}  {:>4.0}  {:>8.0}",
+                "{:<16}  {:<20}  {:>7.0}  {:>4.0}  {:>8.0}  {:>8}  {:>5}",
                 when(&p.at),
                 p.session_id,
                 p.overall,
                 p.wpm,
-                p.coverage
+                p.coverage,
+                or_dash(p.delivery, 0),
+                or_dash(p.pitch_spread, 1)
             );
         }
         let _ = writeln!(w);
@@ -466,7 +474,26 @@ pub fn history(points: &[HistoryPoint], prompt: Option<&str>) -> String {
         let by_category = group(&points, |p| &p.category);
         history_table(w, "category", &by_category);
     }
+    voice_trend(w, &points);
     out
+}
+
+/// Is the monotone going away? The pitch spread of every measured answer, oldest first.
+fn voice_trend(w: &mut String, points: &[&HistoryPoint]) {
+    let spreads: Vec<f64> = points.iter().filter_map(|p| p.pitch_spread).collect();
+    let (Some(first), Some(last)) = (spreads.first(), spreads.last()) else {
+        return;
+    };
+    // Drawn on the sparkline's 0 to 100 scale: 3 semitones and more fill the bar.
+    let scaled: Vec<f64> = spreads.iter().map(|s| s / 3.0 * 100.0).collect();
+    let _ = writeln!(w);
+    let _ = writeln!(
+        w,
+        "Pitch movement (semitones; below {:.1} is a monotone): first {first:.1}, last {last:.1}, trend {:+.1}  {}",
+        crate::score::delivery::MONOTONE_SEMITONES,
+        last - first,
+        sparkline(&scaled[scaled.len().saturating_sub(SPARKLINE_POINTS)..])
+    );
 }
 
 /// Overall scores grouped by a key, in the order they were given (oldest first).
@@ -614,6 +641,14 @@ pub fn markdown(view: &SessionView) -> String {
             "| Hedges | {:.0} | {} ({:.1} a minute) |",
             card.hedges.score, card.hedges.count, card.hedges.per_minute
         );
+        let _ = writeln!(
+            w,
+            "| Delivery | {} | {} |",
+            card.delivery
+                .score
+                .map_or_else(|| "-".to_owned(), |s| format!("{s:.0}")),
+            markdown_escape(&delivery_detail(&card.delivery))
+        );
         if !card.coverage.concepts.is_empty() {
             let _ = writeln!(w, "\n### Concepts\n");
             for c in &card.coverage.concepts {
@@ -649,6 +684,24 @@ pub fn markdown(view: &SessionView) -> String {
         }
     }
     out
+}
+
+/// Pitch movement, level and flags, in one line.
+fn delivery_detail(d: &crate::score::delivery::DeliveryScore) -> String {
+    let mut parts = Vec::new();
+    if let Some(p) = &d.pitch {
+        parts.push(format!("pitch moves {:.1} semitones", p.spread_semitones));
+    }
+    if let Some(l) = &d.level {
+        parts.push(format!("voice at {:.0} dBFS", l.speech_dbfs));
+    }
+    for flag in &d.flags {
+        parts.push(flag.advice.clone());
+    }
+    if parts.is_empty() {
+        parts.push("audio not measured".into());
+    }
+    parts.join("; ")
 }
 
 /// An RFC 3339 time as `YYYY-MM-DD HH:MM` in the offset it was recorded with; anything
@@ -848,6 +901,7 @@ pub(crate) mod fixtures {
             },
             specificity: Default::default(),
             hedges: Default::default(),
+            delivery: Default::default(),
             fillers: FillerScore {
                 count: fillers.len(),
                 per_minute: 1.5,
@@ -1113,7 +1167,32 @@ mod tests {
             overall,
             wpm: 140.0,
             coverage: 50.0,
+            delivery: None,
+            pitch_spread: None,
         }
+    }
+
+    #[test]
+    fn history_shows_whether_the_monotone_is_going_away() {
+        let mut points = [
+            point("a", "culture", 40.0),
+            point("a", "culture", 60.0),
+            point("a", "culture", 70.0),
+        ];
+        for (p, spread) in points.iter_mut().zip([0.5, 1.2, 2.4]) {
+            p.pitch_spread = Some(spread);
+            p.delivery = Some(if spread < 0.9 { 70.0 } else { 100.0 });
+        }
+        let text = history(&points, Some("a"));
+        assert!(
+            text.contains("first 0.5, last 2.4, trend +1.9  ▂▄▇"),
+            "{text}"
+        );
+        assert!(text.contains("      70    0.5\n"), "{text}");
+        // Answers scored without their audio show no voice figures and no trend line.
+        let unmeasured = history(&[point("a", "culture", 40.0)], Some("a"));
+        assert!(!unmeasured.contains("Pitch movement"), "{unmeasured}");
+        assert!(unmeasured.contains("        -      -\n"), "{unmeasured}");
     }
 
     #[test]
@@ -1186,6 +1265,19 @@ mod tests {
     }
 
     #[test]
+    fn markdown_gives_the_delivery_score_and_its_flags() {
+        let t = evenly("So I shipped it");
+        let mut c = card("culture-decision", &t, 68.0, vec![], &[], &[]);
+        c.delivery.score = Some(70.0);
+        c.delivery.flags.push(crate::score::delivery::DeliveryFlag {
+            kind: crate::score::delivery::FlagKind::Monotone,
+            advice: "Vary your voice.".into(),
+        });
+        let md = markdown(&view(vec![answer(1, "culture-decision", 1, Some(c))]));
+        assert!(md.contains("| Delivery | 70 | Vary your voice. |"), "{md}");
+    }
+
+    #[test]
     fn markdown_has_a_heading_scores_and_transcript_per_answer() {
         let t = evenly("So um I took full_ownership");
         let c = card(
@@ -1208,6 +1300,7 @@ mod tests {
         assert!(md.contains("**Overall 68/100**"), "{md}");
         assert!(md.contains("| Coverage | 50 | 1 of 2 concepts |"), "{md}");
         assert!(md.contains("- ✗ impact (missed)"), "{md}");
+        assert!(md.contains("| Delivery | - | audio not measured |"), "{md}");
         assert!(
             md.contains("> So {um} I [ownership: took full\\_ownership]\n"),
             "{md}"

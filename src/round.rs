@@ -282,6 +282,8 @@ pub enum RoundEvent {
         rms: f32,
         seconds: f64,
         speaking: bool,
+        /// The voice has stayed too quiet to score well: move closer or raise the input level.
+        too_quiet: bool,
     },
     /// The answer so far, as live transcription has it.
     Partial {
@@ -557,6 +559,7 @@ impl<'a> Round<'a> {
             show_meter,
             events: events.as_mut(),
             failed: None,
+            loudness: Default::default(),
         };
         let recorded =
             match listen::record_answer(input, &audio_path, &rules, controls.as_ref(), &mut live) {
@@ -762,6 +765,8 @@ struct LiveAnswer<'a> {
     show_meter: bool,
     events: Option<&'a mut Box<dyn FnMut(RoundEvent) + Send>>,
     failed: Option<anyhow::Error>,
+    /// Says "too quiet" while the answer can still be saved.
+    loudness: crate::score::delivery::LiveLevel,
 }
 
 enum Segment {
@@ -828,14 +833,18 @@ impl LiveAnswer<'_> {
 
 impl AnswerObserver for LiveAnswer<'_> {
     fn level(&mut self, level: Level) {
+        let too_quiet = self
+            .loudness
+            .hear(crate::prosody::amplitude_dbfs(level.rms), level.speaking);
         if self.show_meter {
-            draw_meter(level);
+            draw_meter(level, too_quiet);
         }
         if let Some(events) = self.events.as_mut() {
             events(RoundEvent::Level {
                 rms: level.rms,
                 seconds: level.seconds,
                 speaking: level.speaking,
+                too_quiet,
             });
         }
         self.poll();
@@ -933,15 +942,20 @@ fn think(seconds: u32, wait: bool) {
     eprintln!("\rAnswer now.        ");
 }
 
-fn draw_meter(level: listen::Level) {
+fn draw_meter(level: listen::Level, too_quiet: bool) {
     let bars = ((level.rms * 60.0).sqrt() * 10.0).min(20.0) as usize;
     let secs = level.seconds as u64;
     eprint!(
-        "\r{} {}:{:02} [{:<20}] Enter ends the answer, q quits ",
+        "\r\x1b[K{} {}:{:02} [{:<20}] {}",
         if level.speaking { "●" } else { "○" },
         secs / 60,
         secs % 60,
-        "#".repeat(bars)
+        "#".repeat(bars),
+        if too_quiet {
+            "TOO QUIET: move closer to the microphone "
+        } else {
+            "Enter ends the answer, q quits "
+        }
     );
     let _ = std::io::stderr().flush();
 }
@@ -1166,6 +1180,7 @@ mod tests {
             duration_seconds: 5.0,
             speech: &[],
             meaning: None,
+            prosody: None,
         };
         let card = crate::score::score(&question.prompt, answer, &Default::default());
         let next = follow_up(question, &card).expect("a follow-up");

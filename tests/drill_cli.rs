@@ -166,6 +166,10 @@ fn a_full_drill_runs_from_recordings_and_is_kept() {
         assert_eq!(answer["scorecard"]["transcript"]["source"], "whisper");
         assert!(answer["scorecard"]["speaking_seconds"].as_f64().unwrap() > 1.0);
         assert!(answer["transcript"].is_object());
+        // The drill's own recording was measured for delivery: espeak-ng at its normal level.
+        let delivery = &answer["scorecard"]["delivery"];
+        assert!(delivery["score"].as_f64().is_some(), "{delivery}");
+        assert!(delivery["level"]["speech_dbfs"].as_f64().unwrap() > -30.0);
     }
     // The follow-up was scored against its one concept.
     let follow_up = &answers[1]["scorecard"]["coverage"]["concepts"];

@@ -95,6 +95,7 @@ fn scored(text_before: &str, text_after: &str) -> (Transcript, Scorecard) {
             duration_seconds: at + 1.0,
             speech: &speech,
             meaning: None,
+            prosody: None,
         },
         &ScoringSettings::default(),
     );

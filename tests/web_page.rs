@@ -135,7 +135,10 @@ impl Practice {
                 .session_dir(&session)
                 .join(format!("answer-{:03}.wav", n + 1));
             let (transcript, speech) = spoken(said);
-            audio::write_wav(&wav, &tone(&speech, ANSWER_SECONDS)).unwrap();
+            let samples = tone(&speech, ANSWER_SECONDS);
+            audio::write_wav(&wav, &samples).unwrap();
+            // A steady tone: a voice on one pitch, which the delivery strip shows as monotone.
+            let prosody = viva::prosody::measure(&samples, &speech);
             let answer = store
                 .start_answer(NewAnswer {
                     session_id: session.clone(),
@@ -154,6 +157,7 @@ impl Practice {
                     duration_seconds: ANSWER_SECONDS,
                     speech: &speech,
                     meaning: None,
+                    prosody: Some(&prosody),
                 },
                 &ScoringSettings::default(),
             );
@@ -649,7 +653,8 @@ async fn a_session_shows_its_transcript_with_concepts_fillers_and_pauses_marked(
             "Pace",
             "Length",
             "Fillers",
-            "Hedges"
+            "Hedges",
+            "Delivery"
         ]
     );
     let method = page.texts(&format!("{first} .coverage-method")).await;
@@ -674,6 +679,31 @@ async fn a_session_shows_its_transcript_with_concepts_fillers_and_pauses_marked(
             .len(),
         1
     );
+    // Under the pace curve, the voice: the level shaded, the pitch as a line, on one time axis.
+    let strip = format!("{first} .pace-and-voice .delivery-strip svg");
+    assert_eq!(page.all(&format!("{strip} polygon.level")).await.len(), 1);
+    assert!(!page
+        .all(&format!("{strip} polyline.pitch"))
+        .await
+        .is_empty());
+    assert_eq!(page.all(&format!("{strip} line.quiet-line")).await.len(), 1);
+    let vitals = page.texts(&format!("{first} .vitals")).await;
+    assert!(
+        vitals[0].contains("pitch moves 0.0 semitones"),
+        "{vitals:?}"
+    );
+    assert!(vitals[0].contains("monotone"), "{vitals:?}");
+    let label = page
+        .js(
+            "return document.querySelector(arguments[0]).getAttribute('aria-label')",
+            vec![json!(strip)],
+        )
+        .await;
+    assert!(
+        label.as_str().unwrap().starts_with("Pitch around 220 Hz"),
+        "{label}"
+    );
+
     page.wait_for(&format!("{first} .history-chart svg")).await;
     let history = page
         .all(&format!("{first} .history-chart svg circle.point"))
@@ -763,6 +793,8 @@ async fn the_open_session_survives_reload_and_back() {
     assert_eq!(page.hash().await, format!("#/sessions/{session}"));
 
     page.open_session(&interrupted).await;
+    // The header can land before the answers on a loaded machine.
+    page.wait_for(".answer[data-seq='1'] .unfinished p").await;
     let state = page.texts(".answer[data-seq='1'] .unfinished p").await;
     assert_eq!(state.len(), 1);
     assert!(state[0].contains("Interrupted"), "{state:?}");
@@ -872,5 +904,19 @@ async fn a_running_drill_streams_its_question_and_score_into_the_live_panel() {
     assert_ne!(hash, format!("#/sessions/{}", page.practice.session));
     let state = page.texts("#live-state").await.join(" ");
     assert!(state.contains("Drill ended"), "{state}");
+
+    // A level event that says the voice is too quiet shows the warning; the next that does
+    // not takes it away.
+    let level =
+        "showLevel({rms: arguments[0], seconds: 4, speaking: true, too_quiet: arguments[1]});
+                 const note = document.querySelector('#live-quiet');
+                 return note.hidden ? null : note.textContent;";
+    let warned = page.js(level, vec![json!(0.003), json!(true)]).await;
+    assert!(
+        warned.as_str().unwrap_or("").starts_with("Too quiet"),
+        "{warned}"
+    );
+    let cleared = page.js(level, vec![json!(0.1), json!(false)]).await;
+    assert_eq!(cleared, Value::Null);
     page.close().await;
 }

@@ -59,6 +59,10 @@ pub struct Weights {
     /// Few hedges ("I think maybe…").
     #[serde(default = "Weights::default_hedges")]
     pub hedges: f64,
+    /// How it sounds: pitch, level, trailing off, repeated words. Counts only when the audio
+    /// was measured.
+    #[serde(default = "Weights::default_delivery")]
+    pub delivery: f64,
 }
 
 impl Weights {
@@ -80,9 +84,12 @@ impl Weights {
     fn default_hedges() -> f64 {
         0.05
     }
+    fn default_delivery() -> f64 {
+        0.05
+    }
 
-    /// Every weight, in scorecard order, for sums and checks.
-    pub fn as_array(&self) -> [f64; 6] {
+    /// Every weight, in scorecard order, for sums and checks; delivery last.
+    pub fn as_array(&self) -> [f64; 7] {
         [
             self.coverage,
             self.specificity,
@@ -90,6 +97,7 @@ impl Weights {
             self.length,
             self.fillers,
             self.hedges,
+            self.delivery,
         ]
     }
 
@@ -112,6 +120,7 @@ impl Default for Weights {
             fillers: Self::default_fillers(),
             specificity: Self::default_specificity(),
             hedges: Self::default_hedges(),
+            delivery: Self::default_delivery(),
         }
     }
 }

@@ -284,7 +284,8 @@ fn check_prompt(raw: RawPrompt, report: &mut Reporter) -> Option<Prompt> {
             let values = weights.as_array();
             if values.iter().any(|w| *w < 0.0 || !w.is_finite()) {
                 report.at(span, "weights must not be negative");
-            } else if values.iter().sum::<f64>() <= 0.0 {
+            } else if values[..6].iter().sum::<f64>() <= 0.0 {
+                // Delivery alone is not enough: it counts only when the audio was measured.
                 report.at(span, "weights sum to zero: at least one must be above zero");
             }
             weights
@@ -612,6 +613,12 @@ why = "Generic."
             "{ coverage = 0, pace = 0, length = 0, fillers = 0, specificity = 0, hedges = 0 }",
         );
         assert!(problems(vec![file("a.toml", &zero)])[0].contains("weights sum to zero"));
+        // Delivery alone counts only when the audio was measured: not enough on its own.
+        let only_delivery = GOOD.replace(
+            "{ coverage = 0.5, pace = 0.2, length = 0.2, fillers = 0.1 }",
+            "{ coverage = 0, pace = 0, length = 0, fillers = 0, specificity = 0, hedges = 0, delivery = 1 }",
+        );
+        assert!(problems(vec![file("a.toml", &only_delivery)])[0].contains("weights sum to zero"));
         let concept = GOOD.replace("weight = 2", "weight = -1");
         assert!(problems(vec![file("a.toml", &concept)])[0].contains("weight must be above zero"));
     }

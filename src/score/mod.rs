@@ -5,6 +5,7 @@
 
 pub mod clauses;
 pub mod coverage;
+pub mod delivery;
 pub mod fillers;
 pub mod hedges;
 pub mod mention;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bank::{Prompt, Structure, Weights};
 use crate::meaning::MeaningMatches;
+use crate::prosody::Prosody;
 use crate::transcribe::Transcript;
 use crate::vad::SpeechRegion;
 use coverage::{AnswerText, CoverageRules, MatchedBy};
@@ -85,6 +87,9 @@ pub struct Answer<'a> {
     /// How close each window of the answer comes to each concept in meaning; `None` when no
     /// sentence-embedding model is installed (coverage then goes by phrases alone).
     pub meaning: Option<&'a MeaningMatches>,
+    /// Pitch and level as the audio side measured them; `None` when the recording is not at
+    /// hand (delivery is then judged on the words alone and carries no weight).
+    pub prosody: Option<&'a Prosody>,
 }
 
 /// Everything viva judged about one answer. Its JSON form is a contract (`viva score --json`,
@@ -109,6 +114,9 @@ pub struct Scorecard {
     /// "I think", "maybe", "probably"…: how much the answer softens its claims.
     #[serde(default)]
     pub hedges: HedgeScore,
+    /// How it sounded: monotone, too quiet, clipped, trailing off, words said again and again.
+    #[serde(default)]
+    pub delivery: delivery::DeliveryScore,
     pub weights: Weights,
     /// 0 to 100, from the rubric's weights, less a penalty for avoid phrases used.
     pub overall: f64,
@@ -383,7 +391,19 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
         minutes,
         settings,
     );
-    let hedge_items: Vec<HedgeItem> = hedges::find(&tokens, &found_specifics)
+    let hedge_hits = hedges::find(&tokens, &found_specifics);
+    let filler_hits = fillers::find_fillers(&tokens, &settings.fillers, &normalizer);
+    let mut counted_elsewhere = vec![false; tokens.len()];
+    let spans = hedge_hits.iter().map(|h| (h.first_token, h.hedge)).chain(
+        filler_hits
+            .iter()
+            .map(|f| (f.first_token, f.filler.as_str())),
+    );
+    for (first, text) in spans {
+        let end = (first + text.split_whitespace().count()).min(tokens.len());
+        counted_elsewhere[first..end].fill(true);
+    }
+    let hedge_items: Vec<HedgeItem> = hedge_hits
         .into_iter()
         .map(|hit| HedgeItem {
             text: hit.hedge.to_owned(),
@@ -398,14 +418,13 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
         items: hedge_items,
     };
 
-    let filler_items: Vec<FillerItem> =
-        fillers::find_fillers(&tokens, &settings.fillers, &normalizer)
-            .into_iter()
-            .map(|hit| FillerItem {
-                word: hit.filler,
-                at_seconds: word_time(hit.first_token),
-            })
-            .collect();
+    let filler_items: Vec<FillerItem> = filler_hits
+        .into_iter()
+        .map(|hit| FillerItem {
+            word: hit.filler,
+            at_seconds: word_time(hit.first_token),
+        })
+        .collect();
     let filler_rate = per_minute(filler_items.len(), minutes);
     let fillers = FillerScore {
         count: filler_items.len(),
@@ -436,12 +455,33 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
         Structure::Star => structure::check_star(&tokens, &normalizer, word_time),
     });
 
+    let key_terms = delivery::KeyTerms::new(
+        std::iter::once(prompt.text.as_str()).chain(prompt.rubric.concepts.iter().flat_map(|c| {
+            std::iter::once(c.name.as_str()).chain(c.any.iter().map(String::as_str))
+        })),
+        &normalizer,
+    );
+    let windows: Vec<(f64, f64)> = pace
+        .curve
+        .iter()
+        .map(|w| (w.start_seconds, w.end_seconds))
+        .collect();
+    let delivery = delivery::judge(&delivery::DeliveryInput {
+        prosody: answer.prosody,
+        words: &transcript.words,
+        tokens: &tokens,
+        key_terms: &key_terms,
+        counted_elsewhere: &counted_elsewhere,
+        windows: &windows,
+    });
+
     let pauses = timing::pauses(answer.speech, settings.pause_seconds);
     let weights = prompt.rubric.weights;
     let overall = overall_score(
         &weights,
         [coverage.score, specificity.score],
         [pace.score, length.score, fillers.score, hedges.score],
+        delivery.score,
         avoided.len(),
     );
 
@@ -460,6 +500,7 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
         structure,
         specificity,
         hedges,
+        delivery,
         weights,
         overall,
         feedback: Vec::new(),
@@ -509,8 +550,22 @@ fn filler_score(per_minute: f64, allowance: f64, word_count: usize) -> f64 {
 /// counts only as far as what it says earns. Delivery points (pace, length, fillers, hedges) are
 /// scaled by the content score (coverage and specificity, weighted), so a fluent answer that
 /// says nothing scores low, and a strong story told haltingly still scores well.
-fn overall_score(weights: &Weights, content: [f64; 2], delivery: [f64; 4], avoided: usize) -> f64 {
+///
+/// How the answer sounded (`sounded`, the delivery part) counts the same way, and only when the
+/// audio was measured: without it, its weight drops out.
+fn overall_score(
+    weights: &Weights,
+    content: [f64; 2],
+    delivery: [f64; 4],
+    sounded: Option<f64>,
+    avoided: usize,
+) -> f64 {
     let (content_weights, delivery_weights) = weights.content_and_delivery();
+    let (delivery_weights, delivery): (Vec<f64>, Vec<f64>) = delivery_weights
+        .into_iter()
+        .zip(delivery)
+        .chain(sounded.map(|score| (weights.delivery, score)))
+        .unzip();
     let content_total: f64 = content_weights.iter().sum();
     let total = content_total + delivery_weights.iter().sum::<f64>();
     let content_points: f64 = content_weights
@@ -528,7 +583,11 @@ fn overall_score(weights: &Weights, content: [f64; 2], delivery: [f64; 4], avoid
         .zip(delivery)
         .map(|(w, s)| w * s * content_share)
         .sum();
-    let weighted = (content_points + delivery_points) / total;
+    let weighted = if total > 0.0 {
+        (content_points + delivery_points) / total
+    } else {
+        0.0
+    };
     let penalty = (avoided as f64 * AVOID_PENALTY).min(AVOID_PENALTY_MAX);
     round1((weighted - penalty).clamp(0.0, 100.0))
 }
@@ -575,6 +634,19 @@ fn specificity_score(
         count,
         per_minute: per_minute(count, minutes),
         items,
+    }
+}
+
+/// How high a delivery flag ranks among the advice. A voice too quiet or clipped threatens the
+/// whole answer (Whisper mishears it), so the microphone comes first; the rest rank by the
+/// points they cost, lifted a little so they are heard when content is sound.
+fn delivery_priority(kind: delivery::FlagKind, cost: impl Fn(f64) -> f64) -> f64 {
+    use delivery::FlagKind::*;
+    match kind {
+        TooQuiet => 45.0,
+        Clipping => 30.0,
+        Monotone | TrailingOff => 3.0 + cost(70.0),
+        Repeated => 2.0 + cost(90.0),
     }
 }
 
@@ -742,6 +814,12 @@ fn feedback(card: &Scorecard, tokens: &[Token]) -> Vec<String> {
             ),
         ));
     }
+    for flag in &card.delivery.flags {
+        lines.push((
+            delivery_priority(flag.kind, |score| cost(w.delivery, score)),
+            flag.advice.clone(),
+        ));
+    }
     if let Some(structure) = &card.structure {
         let missing: Vec<&str> = structure
             .parts
@@ -844,6 +922,7 @@ mod tests {
             duration_seconds: 60.0,
             speech: &speech,
             meaning: None,
+            prosody: None,
         };
         score(&prompt(structure), answer, &ScoringSettings::default())
     }
@@ -969,20 +1048,41 @@ mod tests {
             length: 0.0,
             fillers: 0.0,
             hedges: 0.0,
+            delivery: 0.0,
         };
         let delivery = [100.0, 100.0, 100.0, 100.0];
         assert_eq!(
-            overall_score(&only(1.0, 0.0, 0.0), [40.0, 0.0], delivery, 0),
+            overall_score(&only(1.0, 0.0, 0.0), [40.0, 0.0], delivery, None, 0),
             40.0
         );
         assert_eq!(
-            overall_score(&only(1.0, 0.0, 0.0), [40.0, 0.0], delivery, 10),
+            overall_score(&only(1.0, 0.0, 0.0), [40.0, 0.0], delivery, None, 10),
             20.0
         );
         assert_eq!(
-            overall_score(&only(1.0, 1.0, 0.0), [40.0, 80.0], delivery, 0),
+            overall_score(&only(1.0, 1.0, 0.0), [40.0, 80.0], delivery, None, 0),
             60.0
         );
+    }
+
+    #[test]
+    fn how_it_sounded_counts_only_when_the_audio_was_measured() {
+        let w = Weights {
+            coverage: 1.0,
+            specificity: 0.0,
+            pace: 0.0,
+            length: 0.0,
+            fillers: 0.0,
+            hedges: 0.0,
+            delivery: 1.0,
+        };
+        let rest = [100.0; 4];
+        // Not measured: the delivery weight drops out and content alone decides.
+        assert_eq!(overall_score(&w, [80.0, 0.0], rest, None, 0), 80.0);
+        // Measured: it counts, scaled by the content earned like the rest of delivery.
+        assert_eq!(overall_score(&w, [80.0, 0.0], rest, Some(100.0), 0), 80.0);
+        assert_eq!(overall_score(&w, [80.0, 0.0], rest, Some(50.0), 0), 60.0);
+        assert_eq!(overall_score(&w, [0.0, 0.0], rest, Some(100.0), 0), 0.0);
     }
 
     #[test]
@@ -994,14 +1094,21 @@ mod tests {
             length: 0.0,
             fillers: 0.0,
             hedges: 0.0,
+            delivery: 0.0,
         };
         let perfect_delivery = [100.0, 100.0, 100.0, 100.0];
         // Nothing said: perfect pace earns nothing.
-        assert_eq!(overall_score(&even, [0.0, 0.0], perfect_delivery, 0), 0.0);
-        // Half the content: pace earns half its points.
-        assert_eq!(overall_score(&even, [50.0, 0.0], perfect_delivery, 0), 50.0);
         assert_eq!(
-            overall_score(&even, [100.0, 0.0], perfect_delivery, 0),
+            overall_score(&even, [0.0, 0.0], perfect_delivery, None, 0),
+            0.0
+        );
+        // Half the content: pace earns half its points.
+        assert_eq!(
+            overall_score(&even, [50.0, 0.0], perfect_delivery, None, 0),
+            50.0
+        );
+        assert_eq!(
+            overall_score(&even, [100.0, 0.0], perfect_delivery, None, 0),
             100.0
         );
     }
@@ -1091,6 +1198,7 @@ mod tests {
             duration_seconds: 10.0,
             speech: &speech,
             meaning: Some(&matches),
+            prosody: None,
         };
         let c = score(&prompt(None), answer, &ScoringSettings::default());
         let scale = &c.coverage.concepts[0];

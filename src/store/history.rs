@@ -16,6 +16,12 @@ pub struct HistoryPoint {
     pub wpm: f64,
     /// The coverage score, 0 to 100.
     pub coverage: f64,
+    /// The delivery score, 0 to 100, when the audio was measured.
+    #[serde(default)]
+    pub delivery: Option<f64>,
+    /// How much the pitch moved (semitones): below 0.9 is a monotone.
+    #[serde(default)]
+    pub pitch_spread: Option<f64>,
 }
 
 impl Store {
@@ -28,7 +34,9 @@ impl Store {
             .prepare(
                 "SELECT session_id, prompt_id, category, started_at, overall,
                         json_extract(scorecard_json, '$.wpm'),
-                        json_extract(scorecard_json, '$.coverage.score')
+                        json_extract(scorecard_json, '$.coverage.score'),
+                        json_extract(scorecard_json, '$.delivery.score'),
+                        json_extract(scorecard_json, '$.delivery.pitch.spread_semitones')
                  FROM answers
                  WHERE status = 'complete' AND follow_up_of IS NULL
                    AND (?1 IS NULL OR prompt_id = ?1)
@@ -45,6 +53,8 @@ impl Store {
                     overall: row.get(4)?,
                     wpm: row.get::<_, Option<f64>>(5)?.unwrap_or(0.0),
                     coverage: row.get::<_, Option<f64>>(6)?.unwrap_or(0.0),
+                    delivery: row.get(7)?,
+                    pitch_spread: row.get(8)?,
                 })
             })
             .map_err(sql(db))?;

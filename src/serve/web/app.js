@@ -15,7 +15,7 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 /** Sessions listed at most. */
 const SESSIONS_LIMIT = 100;
 /** The parts of a score, in scorecard order. Older scorecards lack the last two. */
-const SCORE_PARTS = ["coverage", "specificity", "pace", "length", "fillers", "hedges"];
+const SCORE_PARTS = ["coverage", "specificity", "pace", "length", "fillers", "hedges", "delivery"];
 
 /** Prompt text by id, once `/api/prompts` has answered. */
 let promptTexts = new Map();
@@ -286,20 +286,23 @@ function renderAnswer(answer) {
   }
   const transcript = answer.transcript || card.transcript;
   const audio = answerAudio(answer);
+  const paragraph = transcriptWords(transcript.words || [], card, audio);
   article.append(
     el("div", { class: "answer-body" },
       el("div", { class: "answer-listen" },
         audio,
         el("h4", {}, "Transcript"),
         transcriptLegend(),
-        transcriptWords(transcript.words || [], card, audio)),
+        paragraph),
       el("div", { class: "answer-judge" },
         scoreTable(card),
         el("p", { class: "vitals" }, vitalSigns(card).join(" · ")),
         conceptLists(card),
         feedbackList(card))),
     el("div", { class: "charts" },
-      paceChart(card),
+      el("div", { class: "pace-and-voice" },
+        paceChart(card),
+        deliveryStrip(card, audio, paragraph)),
       el("figure", { class: "chart history-chart", "data-prompt": answer.prompt_id },
         el("figcaption", {}, `Overall score, every try of ${answer.prompt_id}`),
         el("p", { class: "hint" }, "Loading…"))));
@@ -329,7 +332,7 @@ function answerAudio(answer) {
 }
 
 function scoreTable(card) {
-  const rows = SCORE_PARTS.filter((part) => card[part]).map((part) => {
+  const rows = SCORE_PARTS.filter((part) => card[part] && typeof card[part].score === "number").map((part) => {
     const score = card[part].score;
     return el("tr", {},
       el("th", { scope: "row" }, part[0].toUpperCase() + part.slice(1)),
@@ -353,7 +356,20 @@ function vitalSigns(card) {
     card.hedges ? plural(card.hedges.count, "hedge", "hedges") : null,
     card.specificity ? plural(card.specificity.count, "concrete detail", "concrete details") : null,
     pauses,
+    ...deliveryVitals(card.delivery),
   ].filter((part) => part !== null);
+}
+
+/** Pitch movement, level and what was flagged, in a few words each. */
+function deliveryVitals(delivery) {
+  if (!delivery) return [];
+  const names = { monotone: "monotone", too_quiet: "too quiet", clipping: "clipping",
+    trailing_off: "trailing off", repeated: "repeated words" };
+  return [
+    delivery.pitch ? `pitch moves ${delivery.pitch.spread_semitones.toFixed(1)} semitones` : null,
+    delivery.level ? `voice at ${round0(delivery.level.speech_dbfs)} dBFS` : null,
+    ...(delivery.flags || []).map((f) => names[f.kind] || f.kind),
+  ];
 }
 
 /** How a concept was matched, and what backs it, in a few words. */
@@ -538,6 +554,94 @@ function paceChart(card) {
   return figure;
 }
 
+const STRIP = { width: CHART.width, height: 110, left: CHART.left, right: CHART.right, top: 8, bottom: 22 };
+
+/**
+ * Pitch (line, semitones around the median) and level (shaded, dBFS) over time, on the pace
+ * curve's time axis so the two read together; trailing phrases, clips and repeated words are
+ * marked with the words said there. A cursor follows playback and the word under the pointer,
+ * and selecting a moment plays from it.
+ */
+function deliveryStrip(card, audio, paragraph) {
+  const d = card.delivery;
+  const figure = el("figure", { class: "chart delivery-strip" },
+    el("figcaption", {}, "Voice over time: pitch and level"));
+  if (!d || !d.strip || !d.strip.level_dbfs.length) {
+    figure.append(el("p", { class: "hint" }, "No pitch or level to show: the recording was not measured."));
+    return figure;
+  }
+  const { width, height, left, right, top, bottom } = STRIP;
+  const step = d.strip.step_seconds;
+  const levels = d.strip.level_dbfs;
+  const curve = card.pace.curve || [];
+  const end = Math.max(card.duration_seconds || 0, levels.length * step,
+    curve.length ? curve[curve.length - 1].end_seconds : 0);
+  const x = scale(0, end, left, width - right);
+  const yLevel = scale(-70, 0, height - bottom, top);
+  const voiced = d.strip.pitch_hz.filter((f) => f);
+  const median = d.pitch ? d.pitch.median_hz : (voiced.length ? voiced[Math.floor(voiced.length / 2)] : 100);
+  const semitones = (f) => 12 * Math.log2(f / median);
+  const yPitch = scale(-8, 8, height - bottom, top);
+  const floor = yLevel(-70);
+  const area = [`${x(0)},${floor}`,
+    ...levels.map((l, i) => `${x(i * step)},${yLevel(Math.max(-70, l))}`),
+    `${x(levels.length * step)},${floor}`].join(" ");
+  // The pitch line breaks where the voice was unvoiced.
+  const runs = [];
+  let run = [];
+  d.strip.pitch_hz.forEach((f, i) => {
+    if (f) run.push(`${x((i + 0.5) * step)},${yPitch(Math.max(-8, Math.min(8, semitones(f))))}`);
+    else if (run.length) { runs.push(run); run = []; }
+  });
+  if (run.length) runs.push(run);
+  const level = d.level;
+  const quiet = level ? yLevel(-40) : null;
+  const summary = [
+    d.pitch ? `Pitch around ${round0(d.pitch.median_hz)} Hz, moving ${d.pitch.spread_semitones.toFixed(1)} semitones` : "No pitch tracked",
+    level ? `speech level ${round0(level.speech_dbfs)} dBFS` : null,
+    ...(d.flags || []).map((f) => f.kind.replace("_", " ")),
+  ].filter(Boolean).join("; ") + ".";
+  const cursor = svg("line", { class: "cursor", x1: x(0), x2: x(0), y1: top, y2: height - bottom, visibility: "hidden" });
+  const chart = svg("svg", { viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": summary },
+    svg("polygon", { class: "level", points: area }),
+    quiet === null ? null : svg("line", { class: "quiet-line", x1: left, x2: width - right, y1: quiet, y2: quiet },
+      svg("title", {}, "Below this line the voice is too quiet (-40 dBFS)")),
+    runs.map((points) => svg("polyline", { class: "pitch", points: points.join(" ") })),
+    svg("line", { class: "axis", x1: left, x2: width - right, y1: height - bottom, y2: height - bottom }),
+    axisLabel(left - 6, top + 8, "+8 st", "end"),
+    axisLabel(left - 6, height - bottom, "-8 st", "end"),
+    axisLabel(left, height - 6, "0:00", "start"),
+    axisLabel(width - right, height - 6, clock(end), "end"),
+    (level ? level.trailing : []).map((t) => svg("rect", { class: "trailing", x: x(t.at_seconds), width: Math.max(2, x(t.at_seconds + 0.4) - x(t.at_seconds)), y: top, height: height - bottom - top },
+      svg("title", {}, `${clock(t.at_seconds)}: trails off ${round0(t.drop_db)} dB${t.words ? ` (“${t.words}”)` : ""}`))),
+    (level ? level.clips : []).map((c) => svg("line", { class: "clip", x1: x(c), x2: x(c), y1: top, y2: top + 10 },
+      svg("title", {}, `${clock(c)}: clipped`))),
+    (d.repeated || []).flatMap((r) => r.times.map((t) => svg("circle", { class: "repeat", cx: x(t), cy: height - bottom - 4, r: 3 },
+      svg("title", {}, `${clock(t)}: “${r.text}” (${r.count} times)`)))),
+    cursor);
+  const moveCursor = (seconds) => {
+    cursor.setAttribute("x1", x(seconds));
+    cursor.setAttribute("x2", x(seconds));
+    cursor.setAttribute("visibility", "visible");
+  };
+  audio.addEventListener("timeupdate", () => moveCursor(audio.currentTime));
+  paragraph.addEventListener("mouseover", (event) => {
+    const word = event.target.closest(".word");
+    if (word) moveCursor(Number(word.dataset.start));
+  });
+  chart.addEventListener("click", (event) => {
+    const box = chart.getBoundingClientRect();
+    const px = ((event.clientX - box.left) / box.width) * width;
+    playFrom(audio, Math.max(0, Math.min(end, ((px - left) / (width - right - left)) * end)));
+  });
+  figure.append(chart, el("p", { class: "strip-legend" },
+    el("span", { class: "legend-pitch" }, "pitch"), " ",
+    el("span", { class: "legend-level" }, "level"), " ",
+    el("span", { class: "legend-trailing" }, "trailing off"), " ",
+    el("span", { class: "legend-repeat" }, "repeated word")));
+  return figure;
+}
+
 /** Fetches the answer's prompt history (once per prompt) and draws it into its figure. */
 async function fillHistoryChart(answer) {
   if (!answer.complete || !answer.scorecard) return;
@@ -707,6 +811,7 @@ function showLevel(d) {
     document.getElementById("live-clock").textContent =
       clock(d.seconds) + (d.speaking ? " · speaking" : "");
   }
+  setLive("live-quiet", d.too_quiet ? "Too quiet: move closer to the microphone or raise its input level." : null);
 }
 
 /** Sets a line of the live panel; `null` hides it. */
