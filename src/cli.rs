@@ -559,11 +559,11 @@ fn scoring_bench(env: &Env, args: ScoringBenchArgs) -> Result<()> {
     if sweep {
         let mut table = String::from(
             "
-threshold  split    F1    strong>weak  strong>reciting  medians
+threshold  split    F1   negated  strong>weak  strong>reciting  medians
 ",
         );
-        for step in 0..=8 {
-            let t = 0.35 + 0.05 * step as f64;
+        for step in 0..=10 {
+            let t = 0.20 + 0.05 * step as f64;
             settings.meaning_threshold = t;
             for (split, r) in calibration::bench(&set, &bank, &meanings, &settings)? {
                 let medians: Vec<String> = r
@@ -572,8 +572,9 @@ threshold  split    F1    strong>weak  strong>reciting  medians
                     .map(|(k, v)| format!("{k} {v:.0}"))
                     .collect();
                 table.push_str(&format!(
-                    "{t:>9.2}  {split:<7} {:.2}  {:>10.0}%  {:>14.0}%  {}\n",
+                    "{t:>9.2}  {split:<7} {:.2} {:>7}  {:>10.0}%  {:>14.0}%  {}\n",
                     r.meaning_now.f1(),
+                    r.meaning_now.covered_by_negation,
                     100.0 * r.strong_over_weak,
                     100.0 * r.strong_over_reciting,
                     medians.join(", ")

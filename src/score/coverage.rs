@@ -40,11 +40,14 @@ pub struct Mention {
 }
 
 impl Mention {
-    /// 1 when backed, `unbacked_credit` when only stated, 0 when it does not count.
+    /// 1 when backed, `unbacked_credit` when a phrase is only stated, 0 when it does not count
+    /// (an unbacked match by meaning included).
     pub fn credit(&self, unbacked_credit: f64) -> f64 {
         match (self.stance, self.backing) {
             (Stance::Stated, Some(_)) => 1.0,
-            (Stance::Stated, None) => unbacked_credit,
+            // A match by meaning alone is a resemblance; with no detail near it, nothing
+            // shows the answer said more than something like the concept.
+            (Stance::Stated, None) if self.matched_by == MatchedBy::Phrase => unbacked_credit,
             _ => 0.0,
         }
     }
@@ -127,9 +130,11 @@ impl<'a> AnswerText<'a> {
                     continue;
                 };
                 let similarity = Some((f64::from(similarity) * 1000.0).round() / 1000.0);
-                // A window may start after the "not" that governs it: judge it from the start
-                // of the clause it opens in.
-                let clause = clauses::containing(&self.clauses, span.start).start..span.end;
+                // A window may start after the "not" that governs it, or stop before it ("When
+                // there was pushback, I | didn't deal with it"): judge it over every clause it
+                // touches, whole.
+                let clause = clauses::containing(&self.clauses, span.start).start
+                    ..clauses::containing(&self.clauses, span.end - 1).end;
                 found.push(self.mention(span, clause, MatchedBy::Meaning, None, similarity));
             }
         }
@@ -156,7 +161,13 @@ impl<'a> AnswerText<'a> {
         phrase: Option<String>,
         similarity: Option<f64>,
     ) -> Mention {
-        let stance = mention::stance(self.tokens, clause, span.clone(), self.story);
+        // A window's meaning may lie in the rest of its clause, so a "not" there counts too;
+        // a phrase is judged only up to its own last word ("I took ownership, not the vendor").
+        let judged = match matched_by {
+            MatchedBy::Phrase => span.clone(),
+            MatchedBy::Meaning => span.start..clause.end.max(span.end),
+        };
+        let stance = mention::stance(self.tokens, clause, judged, self.story);
         let backing = self.backing(&span);
         Mention {
             tokens: span,
@@ -280,5 +291,36 @@ mod tests {
         );
         let told = "We had a different view. We rebuilt the onboarding test in two days.";
         assert_eq!(best_credit(told, &["different view"], None), 1.0);
+    }
+
+    #[test]
+    fn a_meaning_window_is_denied_by_a_not_later_in_its_clause() {
+        let answer = "When there was pushback, I didn't really deal with it myself in 2021.";
+        let matches = MeaningMatches {
+            model: "test".into(),
+            windows: vec![WordSpan { first: 0, last: 4 }],
+            similarity: vec![vec![0.62]],
+        };
+        assert_eq!(best_credit(answer, &["resolved it"], Some(&matches)), 0.0);
+        let stated = "When there was pushback, I met them on Monday in 2021.";
+        assert_eq!(best_credit(stated, &["resolved it"], Some(&matches)), 1.0);
+    }
+
+    #[test]
+    fn a_meaning_match_with_nothing_behind_it_earns_nothing() {
+        let answer = "I owned it with my director and we talked it through.";
+        let matches = MeaningMatches {
+            model: "test".into(),
+            windows: vec![WordSpan { first: 0, last: 5 }],
+            similarity: vec![vec![0.62]],
+        };
+        assert_eq!(
+            best_credit(answer, &["took ownership"], Some(&matches)),
+            0.0
+        );
+        assert_eq!(
+            best_credit("I took ownership.", &["took ownership"], None),
+            0.5
+        );
     }
 }

@@ -22,6 +22,8 @@ pub enum Stance {
     /// A habit told in general, in a story that should say what happened once: "I always
     /// think long term", "you have to trust people".
     Habitual,
+    /// Done by someone else, in a story about what the speaker did: "she made the decision".
+    SomeoneElse,
 }
 
 impl Stance {
@@ -33,6 +35,7 @@ impl Stance {
             Stance::Hypothetical => "hypothetical: says what you would do, not what you did",
             Stance::ValueOnly => "a stated value, not something done",
             Stance::Habitual => "a general habit, not what happened that time",
+            Stance::SomeoneElse => "done by someone else, not by you",
         }
     }
 }
@@ -112,10 +115,19 @@ const GENERAL_RULES: &[(&str, &str)] = &[
 /// always test", "now I always ask".
 const SINCE_THE_STORY: &[&str] = &["since", "now", "afterwards", "ever"];
 
+/// A clause opened by these goes on with the one before it, and so does its "not": "I didn't
+/// write a brief, or run a weekly sync".
+const CONTINUERS: &[&str] = &["or", "nor"];
+/// Other people who may be the doer of what a mention names.
+const OTHER_DOERS: &[&str] = &["she", "he", "they"];
+/// Words that may stand between a doer and the verb: "she then made the call".
+const ADVERBS_BEFORE_VERB: &[&str] = &["just", "then", "also", "finally", "eventually", "really"];
+
 /// The stance of the mention at `span` inside `clause`. `story` says whether the prompt asks
 /// for something that happened, where "would" means it did not.
 pub fn stance(tokens: &[Token], clause: Range<usize>, span: Range<usize>, story: bool) -> Stance {
-    let before_and_inside = &tokens[clause.start..span.end.min(clause.end).max(clause.start)];
+    let scope_start = negation_scope_start(tokens, clause.start);
+    let before_and_inside = &tokens[scope_start..span.end.min(clause.end).max(clause.start)];
     if before_and_inside
         .iter()
         .any(|t| NEGATORS.contains(&t.norm.as_str()))
@@ -130,8 +142,11 @@ pub fn stance(tokens: &[Token], clause: Range<usize>, span: Range<usize>, story:
     if is_value_statement(whole) {
         return Stance::ValueOnly;
     }
-    if story && whole.iter().any(|t| MODALS.contains(&t.norm.as_str())) {
+    if story && (0..whole.len()).any(|i| is_modal(whole, i)) {
         return Stance::Hypothetical;
+    }
+    if story && done_by_someone_else(tokens, clause.start, span.start) {
+        return Stance::SomeoneElse;
     }
     // "since then" opens a clause of its own; the habit it dates is in the next one.
     let lead_in = &tokens[clause.start.saturating_sub(2)..clause.start];
@@ -139,6 +154,60 @@ pub fn stance(tokens: &[Token], clause: Range<usize>, span: Range<usize>, story:
         return Stance::Habitual;
     }
     Stance::Stated
+}
+
+/// Where the "not" that may deny a clause can stand: its own start, or the start of the clause
+/// before when this one goes on with "or" or "nor".
+fn negation_scope_start(tokens: &[Token], clause_start: usize) -> usize {
+    let continues = tokens
+        .get(clause_start)
+        .is_some_and(|t| CONTINUERS.contains(&t.norm.as_str()));
+    if !continues || clause_start == 0 {
+        return clause_start;
+    }
+    let mut start = clause_start - 1;
+    while start > 0 && tokens[start - 1].punct_after.is_none() {
+        start -= 1;
+    }
+    start
+}
+
+/// Whether the word before the mention, past an adverb or two, is "she", "he" or "they".
+fn done_by_someone_else(tokens: &[Token], clause_start: usize, mention_start: usize) -> bool {
+    let mut i = mention_start;
+    while i > clause_start && ADVERBS_BEFORE_VERB.contains(&tokens[i - 1].norm.as_str()) {
+        i -= 1;
+    }
+    i > clause_start && OTHER_DOERS.contains(&tokens[i - 1].norm.as_str())
+}
+
+/// Contractions that say "would" or "had": "I'd ask" imagines, "I'd already briefed" and "I'd
+/// heard" tell what had happened.
+const WOULD_OR_HAD: &[&str] = &["id", "wed", "youd", "theyd"];
+/// Past participles without -ed that may follow "had".
+const IRREGULAR_PARTICIPLES: &[&str] = &[
+    "been", "done", "heard", "said", "put", "gone", "taken", "seen", "made", "built", "told",
+    "sent", "spent", "found", "given", "written", "run", "set", "got", "gotten", "known", "left",
+    "lost", "won", "kept", "brought", "bought", "sold", "shown", "spoken", "chosen", "begun",
+];
+
+/// Whether the word at `i` makes its clause about what might be: a modal, or "I'd" that
+/// stands for "I would" (not "I had", which a past participle follows, maybe after an adverb).
+fn is_modal(clause: &[Token], i: usize) -> bool {
+    let word = clause[i].norm.as_str();
+    if !MODALS.contains(&word) {
+        return false;
+    }
+    if !WOULD_OR_HAD.contains(&word) {
+        return true;
+    }
+    let next = clause[i + 1..].iter().map(|t| t.norm.as_str()).find(|w| {
+        !matches!(
+            *w,
+            "already" | "just" | "also" | "never" | "really" | "even"
+        )
+    });
+    !next.is_some_and(|w| (w.len() > 4 && w.ends_with("ed")) || IRREGULAR_PARTICIPLES.contains(&w))
 }
 
 /// A clause that tells a habit or a general rule, not dated from the story (in the clause or
@@ -349,6 +418,66 @@ mod tests {
                 false
             ),
             Stance::Stated
+        );
+    }
+
+    #[test]
+    fn or_goes_on_with_the_not_before_it() {
+        assert_eq!(
+            stance_of(
+                "I didn't write a brief, or run any weekly sync",
+                "weekly sync",
+                true
+            ),
+            Stance::Negated
+        );
+        assert_eq!(
+            stance_of(
+                "We met on Monday, or ran a weekly sync",
+                "weekly sync",
+                true
+            ),
+            Stance::Stated
+        );
+    }
+
+    #[test]
+    fn what_someone_else_did_is_not_the_speakers() {
+        assert_eq!(
+            stance_of(
+                "I waited until my manager got back and she made the decision",
+                "made the decision",
+                true
+            ),
+            Stance::SomeoneElse
+        );
+        assert_eq!(
+            stance_of(
+                "so I made the decision that night",
+                "made the decision",
+                true
+            ),
+            Stance::Stated
+        );
+    }
+
+    #[test]
+    fn id_before_a_past_participle_is_had_not_would() {
+        assert_eq!(
+            stance_of(
+                "I'd already briefed sales and the agency",
+                "briefed sales",
+                true
+            ),
+            Stance::Stated
+        );
+        assert_eq!(
+            stance_of("and posted what I'd heard from customers", "posted", true),
+            Stance::Stated
+        );
+        assert_eq!(
+            stance_of("I'd brief sales first", "brief sales", true),
+            Stance::Hypothetical
         );
     }
 }

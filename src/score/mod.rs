@@ -68,7 +68,7 @@ impl Default for ScoringSettings {
             pace_window_seconds: 15.0,
             fillers_per_minute_ok: 2.0,
             hedges_per_minute_ok: 1.0,
-            meaning_threshold: 0.35,
+            meaning_threshold: 0.30,
             unbacked_credit: 0.25,
             specifics_per_minute: 6.0,
             specifics_min: 4.0,
