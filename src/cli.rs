@@ -551,6 +551,7 @@ fn scoring_bench(env: &Env, args: ScoringBenchArgs) -> Result<()> {
         meaning_threshold: settings.meaning_threshold,
         splits: calibration::bench(&set, &bank, &meanings, &settings)?,
         meaning_ms_per_minute: ms,
+        meaning_ms_three_minutes: calibration::time_three_minutes(&set, &bank, encoder_ref)?,
     };
     if json {
         return print_json(&bench);

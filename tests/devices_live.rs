@@ -168,6 +168,38 @@ impl Live {
     }
 }
 
+/// Waits until answer `n`'s WAV, as written so far, holds `seconds` of voice (100 ms blocks
+/// above -40 dBFS), reading its 16-bit samples past the header.
+fn wait_for_voice(live: &Live, n: usize, seconds: f64) {
+    let home = live.sb.home();
+    let name = format!("answer-{n:03}.wav");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let bytes = session_file(&home, &name)
+            .and_then(|p| std::fs::read(p).ok())
+            .unwrap_or_default();
+        let samples: Vec<f32> = bytes
+            .get(44..)
+            .unwrap_or_default()
+            .chunks_exact(2)
+            .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+            .collect();
+        let voiced = sound::block_rms(&samples)
+            .iter()
+            .filter(|&&rms| rms > 0.01)
+            .count();
+        if voiced as f64 / 10.0 >= seconds {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} never held {seconds} s of voice; viva said: {}",
+            live.said()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// A file in the (only) session folder under `home`.
 fn session_file(home: &Path, name: &str) -> Option<PathBuf> {
     std::fs::read_dir(home.join("sessions"))
@@ -476,8 +508,10 @@ fn a_microphone_that_disappears_mid_answer_ends_it_and_keeps_what_was_said() {
     let answer = live.answer("answer.wav", DECIDE_ANSWER);
     let viva = live.spawn(&["ask", "decide", "--tts", "none"]);
     let player = live.speak_when_recording(1, &answer);
-    // "I took ownership of the database migration" is said by then; the rest never is.
-    std::thread::sleep(Duration::from_millis(3800));
+    // Unplugged once the answer holds 2.6 s of voice: "I took ownership of the database
+    // migration" is said by then, and "two weeks", 2 s later, never is. Counted on the
+    // recording itself, so a slow machine that starts the player late changes nothing.
+    wait_for_voice(&live, 1, 2.6);
     live.sound.pactl(&["unload-module", "module-null-sink"]);
     let (out, message) = finish(&live, viva, 120);
     stop(player);

@@ -227,6 +227,15 @@ mod tests {
         unbacked_credit: 0.5,
     };
 
+    /// Meaning matches of one window, words `first..=last`, to the one concept.
+    fn one_window(first: usize, last: usize, similarity: f32) -> MeaningMatches {
+        MeaningMatches {
+            model: "test".into(),
+            windows: vec![WordSpan { first, last }],
+            similarity: vec![vec![similarity]],
+        }
+    }
+
     fn best_credit(answer: &str, any: &[&str], meaning: Option<&MeaningMatches>) -> f64 {
         let n = Normalizer::default();
         let words: Vec<&str> = answer.split_whitespace().collect();
@@ -266,11 +275,7 @@ mod tests {
     #[test]
     fn a_meaning_window_above_the_threshold_is_a_mention() {
         let answer = "I owned it with my director and we refunded 300 members that week.";
-        let matches = MeaningMatches {
-            model: "test".into(),
-            windows: vec![WordSpan { first: 0, last: 5 }],
-            similarity: vec![vec![0.62]],
-        };
+        let matches = one_window(0, 5, 0.62);
         assert_eq!(
             best_credit(answer, &["took ownership"], Some(&matches)),
             1.0
@@ -296,11 +301,7 @@ mod tests {
     #[test]
     fn a_meaning_window_is_denied_by_a_not_later_in_its_clause() {
         let answer = "When there was pushback, I didn't really deal with it myself in 2021.";
-        let matches = MeaningMatches {
-            model: "test".into(),
-            windows: vec![WordSpan { first: 0, last: 4 }],
-            similarity: vec![vec![0.62]],
-        };
+        let matches = one_window(0, 4, 0.62);
         assert_eq!(best_credit(answer, &["resolved it"], Some(&matches)), 0.0);
         let stated = "When there was pushback, I met them on Monday in 2021.";
         assert_eq!(best_credit(stated, &["resolved it"], Some(&matches)), 1.0);
@@ -309,11 +310,7 @@ mod tests {
     #[test]
     fn a_meaning_match_with_nothing_behind_it_earns_nothing() {
         let answer = "I owned it with my director and we talked it through.";
-        let matches = MeaningMatches {
-            model: "test".into(),
-            windows: vec![WordSpan { first: 0, last: 5 }],
-            similarity: vec![vec![0.62]],
-        };
+        let matches = one_window(0, 5, 0.62);
         assert_eq!(
             best_credit(answer, &["took ownership"], Some(&matches)),
             0.0

@@ -264,7 +264,7 @@ pub fn find(tokens: &[Token], words: &[&str], topic: &[String]) -> Vec<Specific>
     let mut found = Vec::new();
     for (i, token) in tokens.iter().enumerate() {
         let norm = token.norm.as_str();
-        let kind = if is_number(norm) {
+        let kind = if is_number(norm) && !is_back_reference(tokens, i) {
             Some(SpecificKind::Number)
         } else if TIME_WORDS.contains(&norm) || is_pinned_period(tokens, i) {
             Some(SpecificKind::Time)
@@ -330,6 +330,18 @@ fn is_pinned_period(tokens: &[Token], i: usize) -> bool {
 
 fn is_pin(norm: &str) -> bool {
     PERIOD_ANCHORS.contains(&norm) || is_number(norm)
+}
+
+/// "the two perspectives", "those three": a spelled-out number after a determiner points back
+/// at things already named rather than counting anything new.
+fn is_back_reference(tokens: &[Token], i: usize) -> bool {
+    let spelled = !tokens[i].norm.chars().any(|c| c.is_ascii_digit());
+    spelled
+        && i > 0
+        && matches!(
+            tokens[i - 1].norm.as_str(),
+            "the" | "those" | "these" | "both"
+        )
 }
 
 fn is_number(norm: &str) -> bool {
@@ -451,5 +463,18 @@ mod tests {
         let k = kinds("I would do it at Netflix with Open Connect");
         assert!(!k.iter().any(|(w, _)| w == "netflix"), "{k:?}");
         assert!(k.contains(&("open".into(), SpecificKind::Name)), "{k:?}");
+    }
+
+    #[test]
+    fn the_two_of_them_counts_nothing() {
+        assert!(kinds("a balance between the two perspectives").is_empty());
+        let k = kinds("the 2 plans and two quotes");
+        assert_eq!(
+            k,
+            [
+                ("2".to_string(), SpecificKind::Number),
+                ("two".to_string(), SpecificKind::Number)
+            ]
+        );
     }
 }
