@@ -242,9 +242,9 @@ pub fn meanings(
     Ok((all, median(&mut per_minute)))
 }
 
-/// Times the meaning stage on one 3-minute answer: the strong answers to the first prompt
-/// that has them, spoken one after another until three minutes are filled, matched against
-/// that prompt (the encoder warmed first, then the median of five runs).
+/// Times the meaning stage on one 3-minute answer: the set's transcripts, one after another
+/// until three minutes are filled, matched against the first one's prompt (the encoder warmed
+/// first, then the median of five runs).
 pub fn time_three_minutes(
     set: &CalibrationSet,
     bank: &Bank,
