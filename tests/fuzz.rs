@@ -517,18 +517,7 @@ impl Daemon {
             .stderr(std::fs::File::create(sb.path("serve-stderr.log")).unwrap())
             .spawn()
             .unwrap();
-        let file = sb.home().join("serve.json");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let info: Value = loop {
-            let text = std::fs::read_to_string(&file).unwrap_or_default();
-            if let Ok(info) = serde_json::from_str::<Value>(&text) {
-                if info["pid"].as_u64() == Some(child.id() as u64) {
-                    break info;
-                }
-            }
-            assert!(Instant::now() < deadline, "serve.json never appeared");
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let info = common::wait_for_serve_json(&sb.home(), child.id(), 60);
         Daemon {
             child,
             port: info["port"].as_u64().unwrap() as u16,

@@ -32,19 +32,7 @@ impl Daemon {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let file = home.join("serve.json");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let info: Value = loop {
-            let text = std::fs::read_to_string(&file).unwrap_or_default();
-            if let Ok(info) = serde_json::from_str::<Value>(&text) {
-                // Ours, not a stale file some other process left.
-                if info["pid"].as_u64() == Some(child.id() as u64) {
-                    break info;
-                }
-            }
-            assert!(Instant::now() < deadline, "serve.json never appeared");
-            std::thread::sleep(Duration::from_millis(50));
-        };
+        let info = common::wait_for_serve_json(&home, child.id(), 30);
         Daemon {
             child,
             port: info["port"].as_u64().unwrap() as u16,

@@ -385,3 +385,23 @@ pub fn errors_per_reference_word(reference: &[String], hypothesis: &[String]) ->
     }
     charged
 }
+
+/// The `serve.json` a daemon with process id `pid` writes under `home` once it listens (not a
+/// stale one another process left), waited for up to `seconds`.
+pub fn wait_for_serve_json(home: &Path, pid: u32, seconds: u64) -> serde_json::Value {
+    let file = home.join("serve.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        if let Ok(info) = serde_json::from_str::<serde_json::Value>(&text) {
+            if info["pid"].as_u64() == Some(u64::from(pid)) {
+                return info;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "serve.json never appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
