@@ -393,25 +393,7 @@ fn repeated_words_are_flagged_in_the_scorecard_and_varied_ones_are_not() {
         );
         assert!(!d["strip"]["level_dbfs"].as_array().unwrap().is_empty());
         // Every part the scorecard had before is still there.
-        for field in [
-            "prompt_id",
-            "duration_seconds",
-            "speaking_seconds",
-            "word_count",
-            "wpm",
-            "pace",
-            "length",
-            "coverage",
-            "fillers",
-            "pauses",
-            "avoided",
-            "specificity",
-            "hedges",
-            "weights",
-            "overall",
-            "feedback",
-            "transcript",
-        ] {
+        for field in common::SCORECARD_FIELDS {
             assert!(card.get(field).is_some(), "{field} is missing");
         }
         assert_eq!(card["weights"]["delivery"].as_f64(), Some(0.05));

@@ -227,22 +227,7 @@ fn the_scorecard_json_has_every_field_and_finds_concepts_fillers_and_avoid_phras
         transcript.to_str().unwrap(),
         "--json",
     ]);
-    for key in [
-        "prompt_id",
-        "duration_seconds",
-        "speaking_seconds",
-        "word_count",
-        "wpm",
-        "pace",
-        "length",
-        "coverage",
-        "fillers",
-        "pauses",
-        "avoided",
-        "overall",
-        "feedback",
-        "transcript",
-    ] {
+    for key in common::SCORECARD_FIELDS {
         assert!(card.get(key).is_some(), "missing {key}");
     }
     assert_eq!(card["prompt_id"], "story");

@@ -221,7 +221,6 @@ const LIGHT_OBJECTS: &[&str] = &[
     "along",
     "forward",
     "together",
-    "on",
     "off",
     "around",
     "people",

@@ -405,3 +405,24 @@ pub fn wait_for_serve_json(home: &Path, pid: u32, seconds: u64) -> serde_json::V
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// Every top-level field `viva score --json` has promised so far: later parts may only add.
+pub const SCORECARD_FIELDS: &[&str] = &[
+    "prompt_id",
+    "duration_seconds",
+    "speaking_seconds",
+    "word_count",
+    "wpm",
+    "pace",
+    "length",
+    "coverage",
+    "fillers",
+    "pauses",
+    "avoided",
+    "specificity",
+    "hedges",
+    "weights",
+    "overall",
+    "feedback",
+    "transcript",
+];
