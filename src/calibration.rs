@@ -25,6 +25,12 @@ pub struct LabelledAnswer {
     pub kind: String,
     pub split: String,
     pub text: String,
+    /// For an `offtopic` answer: the prompt it really answers (it is scored against `prompt`).
+    #[serde(default)]
+    pub answers: Option<String>,
+    /// A coach's holistic score of the answer, 0 to 100, given blind to its kind.
+    #[serde(default)]
+    pub coach: Option<f64>,
     /// Concept name to `backed`, `mentioned` or `absent`.
     pub concepts: BTreeMap<String, String>,
 }
@@ -204,7 +210,19 @@ pub struct SplitReport {
     /// Median of strong minus twin, over those pairs.
     pub margin_over_weak: f64,
     pub margin_over_reciting: f64,
+    /// Share of strong and plain transcripts that score above every transcript of every
+    /// other kind (weak, reciting, gamed, short, negated, off-topic) of the same prompt.
+    pub good_above_all: f64,
+    /// The (good, other) pairs that break that order: `good-id.voice < other-id.voice`.
+    pub order_breaks: Vec<String>,
+    /// Spearman's rank correlation of viva's overall with the coach's score.
+    pub spearman_with_coach: Option<f64>,
 }
+
+/// The kinds a good answer must beat; `hedged` is a good answer told unsurely, ranked by the
+/// coach, not by this rule.
+const GOOD_KINDS: &[&str] = &["strong", "plain"];
+const POOR_KINDS: &[&str] = &["weak", "reciting", "gamed", "short", "negated", "offtopic"];
 
 /// What `viva bench scoring` prints.
 #[derive(Debug, Clone, Serialize)]
@@ -223,6 +241,7 @@ pub fn meanings(
     set: &CalibrationSet,
     bank: &Bank,
     encoder: Option<&dyn Encode>,
+    windows: meaning::Windows,
 ) -> Result<(Vec<Option<MeaningMatches>>, Option<f64>)> {
     let Some(encoder) = encoder else {
         return Ok((set.spoken.iter().map(|_| None).collect(), None));
@@ -232,7 +251,13 @@ pub fn meanings(
     for spoken in &set.spoken {
         let prompt = bank.prompt(&set.answers[spoken.answer].prompt)?;
         let started = Instant::now();
-        let m = meaning::match_concepts(encoder, prompt, &spoken.heard.transcript)?;
+        let m = meaning::match_concepts_with(
+            encoder,
+            prompt,
+            &bank.prompts,
+            &spoken.heard.transcript,
+            windows,
+        )?;
         let minutes = spoken.heard.duration_seconds / 60.0;
         if minutes > 0.5 {
             per_minute.push(started.elapsed().as_secs_f64() * 1000.0 / minutes);
@@ -278,11 +303,11 @@ pub fn time_three_minutes(
         }
     }
     let transcript = crate::transcribe::Transcript::from_words(words, "file");
-    meaning::match_concepts(encoder, prompt, &transcript)?;
+    meaning::match_concepts(encoder, prompt, &bank.prompts, &transcript)?;
     let mut runs = Vec::new();
     for _ in 0..5 {
         let started = Instant::now();
-        meaning::match_concepts(encoder, prompt, &transcript)?;
+        meaning::match_concepts(encoder, prompt, &bank.prompts, &transcript)?;
         runs.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     Ok(median(&mut runs))
@@ -300,6 +325,8 @@ pub fn bench(
     // Per split: prompt -> kind -> overall scores.
     let mut scores: BTreeMap<String, BTreeMap<String, BTreeMap<String, Vec<f64>>>> =
         BTreeMap::new();
+    // Per split: every transcript's (prompt, kind, name, overall, coach).
+    let mut scored: BTreeMap<String, Vec<ScoredTranscript>> = BTreeMap::new();
     for (spoken, meaning) in set.spoken.iter().zip(meanings) {
         let answer = &set.answers[spoken.answer];
         let prompt = bank.prompt(&answer.prompt)?;
@@ -345,6 +372,27 @@ pub fn bench(
             .entry(answer.kind.clone())
             .or_default()
             .push(with_meaning.overall);
+        scored
+            .entry(answer.split.clone())
+            .or_default()
+            .push(ScoredTranscript {
+                prompt: answer.prompt.clone(),
+                kind: answer.kind.clone(),
+                name: format!("{}.{}", answer.id, spoken.voice),
+                overall: with_meaning.overall,
+                coach: answer.coach,
+            });
+    }
+    for (split, transcripts) in &scored {
+        let report = splits.entry(split.clone()).or_default();
+        let (share, breaks) = good_above_all(transcripts);
+        report.good_above_all = share;
+        report.order_breaks = breaks;
+        let pairs: Vec<(f64, f64)> = transcripts
+            .iter()
+            .filter_map(|t| Some((t.overall, t.coach?)))
+            .collect();
+        report.spearman_with_coach = spearman(&pairs);
     }
     for (split, prompts) in scores {
         let report = splits.entry(split).or_default();
@@ -376,6 +424,80 @@ pub fn bench(
     Ok(splits)
 }
 
+/// One scored transcript, for the figures that compare answers across kinds.
+struct ScoredTranscript {
+    prompt: String,
+    kind: String,
+    name: String,
+    overall: f64,
+    coach: Option<f64>,
+}
+
+/// The share of good transcripts that beat every poor transcript of their prompt, and the
+/// pairs that do not.
+fn good_above_all(transcripts: &[ScoredTranscript]) -> (f64, Vec<String>) {
+    let mut good = 0;
+    let mut above = 0;
+    let mut breaks = Vec::new();
+    for g in transcripts
+        .iter()
+        .filter(|t| GOOD_KINDS.contains(&t.kind.as_str()))
+    {
+        good += 1;
+        let beaten: Vec<&ScoredTranscript> = transcripts
+            .iter()
+            .filter(|p| p.prompt == g.prompt && POOR_KINDS.contains(&p.kind.as_str()))
+            .filter(|p| p.overall >= g.overall)
+            .collect();
+        if beaten.is_empty() {
+            above += 1;
+        }
+        breaks.extend(
+            beaten
+                .into_iter()
+                .map(|p| format!("{} {:.0} <= {} {:.0}", g.name, g.overall, p.name, p.overall)),
+        );
+    }
+    (ratio(above, good), breaks)
+}
+
+/// Spearman's rank correlation (ties take their mean rank); none for fewer than 3 pairs.
+pub fn spearman(pairs: &[(f64, f64)]) -> Option<f64> {
+    if pairs.len() < 3 {
+        return None;
+    }
+    let xs = ranks(&pairs.iter().map(|p| p.0).collect::<Vec<_>>());
+    let ys = ranks(&pairs.iter().map(|p| p.1).collect::<Vec<_>>());
+    let mean = (pairs.len() as f64 + 1.0) / 2.0;
+    let (mut cov, mut vx, mut vy) = (0.0, 0.0, 0.0);
+    for (x, y) in xs.iter().zip(&ys) {
+        cov += (x - mean) * (y - mean);
+        vx += (x - mean).powi(2);
+        vy += (y - mean).powi(2);
+    }
+    (vx > 0.0 && vy > 0.0).then(|| cov / (vx * vy).sqrt())
+}
+
+/// 1-based ranks, ties sharing their mean rank.
+fn ranks(values: &[f64]) -> Vec<f64> {
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| values[a].total_cmp(&values[b]));
+    let mut ranks = vec![0.0; values.len()];
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j + 1 < order.len() && values[order[j + 1]] == values[order[i]] {
+            j += 1;
+        }
+        let rank = (i + j) as f64 / 2.0 + 1.0;
+        for &k in &order[i..=j] {
+            ranks[k] = rank;
+        }
+        i = j + 1;
+    }
+    ranks
+}
+
 /// One line per transcript and one per concept: what each answer scored and why, for reading
 /// where the rules and the labels disagree.
 pub fn answer_details(
@@ -390,15 +512,29 @@ pub fn answer_details(
         let prompt = bank.prompt(&answer.prompt)?;
         let card = score::score(prompt, spoken.heard.answer(meaning.as_ref()), settings);
         out.push_str(&format!(
-            "{} {} [{} {}] overall {:.0}, coverage {:.0}, specificity {:.0}\n",
+            "{} {} [{} {}] overall {:.0} (coach {}), coverage {:.0}, specificity {:.0}; own words {}, phrases {}, own per phrase {:.1}, cohesion {:.2}, links {:.2}, {:.0} s\n",
             answer.id,
             spoken.voice,
             answer.split,
             answer.kind,
             card.overall,
+            answer.coach.map_or("-".into(), |c| format!("{c:.0}")),
             card.coverage.score,
-            card.specificity.score
+            card.specificity.score,
+            card.substance.own_words,
+            card.substance.rubric_phrases,
+            card.substance.own_words_per_phrase,
+            card.substance.cohesion,
+            card.substance.links,
+            card.speaking_seconds,
         ));
+        if let Some(topic) = meaning.as_ref().and_then(|m| m.topic.as_ref()) {
+            let other = &topic.closest[0];
+            out.push_str(&format!(
+                "    topic: own {:.3}, closest other {} {:.3} (to this question {:.3}), factor {:.2}\n",
+                topic.own, other.prompt_id, other.similarity, other.to_this_question, card.substance.content_factor
+            ));
+        }
         for concept in &card.coverage.concepts {
             let label = answer
                 .concepts
@@ -467,6 +603,14 @@ pub fn render(bench: &ScoringBench) -> String {
             100.0 * r.strong_over_reciting,
             r.margin_over_reciting
         ));
+        out.push_str(&format!(
+            "strong and plain above every weak, reciting, gamed, short, negated and off-topic answer of their prompt: {:.0}% ({} pairs out of order)\n",
+            100.0 * r.good_above_all,
+            r.order_breaks.len()
+        ));
+        if let Some(rho) = r.spearman_with_coach {
+            out.push_str(&format!("Spearman with the coach's score: {rho:.2}\n"));
+        }
     }
     if let Some(ms) = bench.meaning_ms_per_minute {
         out.push_str(&format!(
@@ -479,4 +623,19 @@ pub fn render(bench: &ScoringBench) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spearman_ranks_with_ties() {
+        let same = [(1.0, 10.0), (2.0, 20.0), (3.0, 35.0), (4.0, 90.0)];
+        assert!((spearman(&same).unwrap() - 1.0).abs() < 1e-9);
+        let reversed = [(1.0, 4.0), (2.0, 3.0), (3.0, 2.0), (4.0, 1.0)];
+        assert!((spearman(&reversed).unwrap() + 1.0).abs() < 1e-9);
+        assert_eq!(ranks(&[5.0, 1.0, 5.0]), [2.5, 1.0, 2.5]);
+        assert_eq!(spearman(&[(1.0, 1.0), (2.0, 2.0)]), None);
+    }
 }

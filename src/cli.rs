@@ -133,6 +133,10 @@ struct ScoringBenchArgs {
     /// Score the answers' written text instead of Whisper's transcripts.
     #[arg(long)]
     text: bool,
+    /// How the answer is cut for meaning matching: `sentences` (the default) or a number of
+    /// words per window, to compare the two.
+    #[arg(long, value_name = "sentences|N")]
+    windows: Option<String>,
     /// List every answer's score and each concept's credit and backing instead; KIND
     /// (strong, weak, reciting, negated, hedged) narrows the list.
     #[arg(long, value_name = "KIND", num_args = 0..=1, default_missing_value = "all")]
@@ -518,10 +522,19 @@ fn scoring_bench(env: &Env, args: ScoringBenchArgs) -> Result<()> {
         threshold,
         sweep,
         text,
+        windows,
         answers,
         split,
         json,
     } = args;
+    let windows = match windows.as_deref() {
+        None | Some("sentences") => crate::meaning::DEFAULT_WINDOWS,
+        Some(n) => {
+            crate::meaning::Windows::Words(n.parse().ok().filter(|&n: &usize| n > 0).with_context(
+                || format!("--windows {n}: expected `sentences` or a number of words above 0"),
+            )?)
+        }
+    };
     let dir = dir.as_path();
     let bank = load_bank(env)?;
     let mut set = if text {
@@ -536,7 +549,7 @@ fn scoring_bench(env: &Env, args: ScoringBenchArgs) -> Result<()> {
     }
     let encoder = crate::engine::load_encoder(env)?;
     let encoder_ref = encoder.as_deref();
-    let (meanings, ms) = calibration::meanings(&set, &bank, encoder_ref)?;
+    let (meanings, ms) = calibration::meanings(&set, &bank, encoder_ref, windows)?;
     let mut settings = env.config.score.clone();
     if let Some(t) = threshold {
         settings.meaning_threshold = t;

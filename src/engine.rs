@@ -67,6 +67,9 @@ pub struct Engine {
     /// The sentence-embedding model, loaded on the first answer; `Some(None)` when none is
     /// installed.
     encoder: Option<Option<Box<dyn crate::meaning::Encode>>>,
+    /// The bank's questions, which an answer is compared with to tell whether it answers its
+    /// own; loaded with the encoder.
+    questions: Vec<Prompt>,
 }
 
 impl Engine {
@@ -75,6 +78,7 @@ impl Engine {
             env,
             transcriber: None,
             encoder: None,
+            questions: Vec::new(),
         }
     }
 
@@ -153,6 +157,10 @@ impl Engine {
     pub fn encoder(&mut self) -> Result<Option<&dyn crate::meaning::Encode>> {
         if self.encoder.is_none() {
             self.encoder = Some(load_encoder(&self.env)?);
+            // Without the bank an answer is still scored; only the question check is skipped.
+            self.questions = crate::bank::load(&self.env.bank_sources())
+                .map(|bank| bank.prompts)
+                .unwrap_or_default();
         }
         Ok(self.encoder.as_ref().and_then(|e| e.as_deref()))
     }
@@ -163,9 +171,13 @@ impl Engine {
         prompt: &Prompt,
         transcript: &Transcript,
     ) -> Result<Option<MeaningMatches>> {
-        match self.encoder()? {
+        self.encoder()?;
+        match self.encoder.as_ref().and_then(|e| e.as_deref()) {
             Some(encoder) => Ok(Some(crate::meaning::match_concepts(
-                encoder, prompt, transcript,
+                encoder,
+                prompt,
+                &self.questions,
+                transcript,
             )?)),
             None => Ok(None),
         }

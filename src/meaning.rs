@@ -11,14 +11,6 @@ use serde::{Deserialize, Serialize};
 use crate::bank::Prompt;
 use crate::transcribe::Transcript;
 
-/// Words in one window of the answer: about a clause, long enough to carry an idea, short
-/// enough that one idea is not drowned by its neighbours.
-pub const WINDOW_WORDS: usize = 10;
-/// How far each window moves on: a whole window, so each word is encoded once. Overlapping by
-/// half found no more concepts on the calibration set (F1 0.87 against 0.86 on the tune half's
-/// transcripts) and cost twice the time.
-pub const WINDOW_STRIDE: usize = WINDOW_WORDS;
-
 /// Turns texts into unit-length sentence vectors.
 pub trait Encode: Send {
     /// The model's name, shown in the scorecard.
@@ -111,7 +103,8 @@ pub struct WordSpan {
     pub last: usize,
 }
 
-/// What the meaning stage hands to `score`: every window, and how similar each concept is to it.
+/// What the meaning stage hands to `score`: every window, how similar each concept is to it,
+/// and how close the whole answer comes to its own question and to the bank's others.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeaningMatches {
     /// The sentence-embedding model that judged.
@@ -119,15 +112,68 @@ pub struct MeaningMatches {
     pub windows: Vec<WordSpan>,
     /// `similarity[concept][window]`: cosine similarity, concepts in rubric order.
     pub similarity: Vec<Vec<f32>>,
+    /// The whole answer against every question of the bank; `None` when there was no other
+    /// question to compare with.
+    #[serde(default)]
+    pub topic: Option<TopicMatch>,
 }
 
-/// Compares every window of the answer with every concept of the prompt's rubric.
+/// How close the whole answer comes, in meaning, to its own question and to the others.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopicMatch {
+    /// Cosine similarity of the answer to its own question and rubric.
+    pub own: f32,
+    /// The other questions closest to the answer, the closest first (at most three).
+    pub closest: Vec<OtherQuestion>,
+}
+
+/// Another question of the bank, as close as it comes to the answer and to this question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OtherQuestion {
+    pub prompt_id: String,
+    pub text: String,
+    /// Cosine similarity of the answer to that question and its rubric.
+    pub similarity: f32,
+    /// Cosine similarity of that question to this one: near 1, they ask the same thing.
+    pub to_this_question: f32,
+}
+
+/// How the answer is cut into the stretches compared with each concept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Windows {
+    /// Side-by-side runs of this many words.
+    Words(usize),
+    /// Sentences as the transcript punctuates them, a long one cut at a comma and a short one
+    /// joined to its neighbour, so that each window carries one idea whole.
+    Sentences,
+}
+
+/// The windows `match_concepts` uses.
+pub const DEFAULT_WINDOWS: Windows = Windows::Sentences;
+
+/// Compares every window of the answer with every concept of the prompt's rubric, and the
+/// whole answer with every question in `bank` (the prompt itself may be among them).
 pub fn match_concepts(
     encoder: &dyn Encode,
     prompt: &Prompt,
+    bank: &[Prompt],
     transcript: &Transcript,
 ) -> anyhow::Result<MeaningMatches> {
-    let windows = windows(transcript.words.len(), WINDOW_WORDS, WINDOW_STRIDE);
+    match_concepts_with(encoder, prompt, bank, transcript, DEFAULT_WINDOWS)
+}
+
+/// [`match_concepts`] with the windows chosen: the bench compares the ways of cutting.
+pub fn match_concepts_with(
+    encoder: &dyn Encode,
+    prompt: &Prompt,
+    bank: &[Prompt],
+    transcript: &Transcript,
+    cut: Windows,
+) -> anyhow::Result<MeaningMatches> {
+    let windows = match cut {
+        Windows::Words(n) => windows(transcript.words.len(), n, n),
+        Windows::Sentences => sentence_windows(transcript),
+    };
     let window_texts: Vec<String> = windows
         .iter()
         .map(|span| {
@@ -144,6 +190,7 @@ pub fn match_concepts(
             model: encoder.model_name().to_owned(),
             windows,
             similarity: anchors.iter().map(|_| Vec::new()).collect(),
+            topic: None,
         });
     }
     let texts: Vec<&str> = window_texts.iter().map(String::as_str).collect();
@@ -167,32 +214,154 @@ pub fn match_concepts(
                 .collect()
         })
         .collect();
+    let topic = topic_match(encoder, prompt, bank, &window_vectors)?;
     Ok(MeaningMatches {
         model: encoder.model_name().to_owned(),
         windows,
         similarity,
+        topic,
     })
 }
 
-/// The texts a concept is compared by: its `means` sentence when it has one, and its name with
-/// its phrases. A window's similarity to the concept is the best over them.
+/// Questions of the bank kept as the closest to an answer.
+const CLOSEST_KEPT: usize = 3;
+
+/// The whole answer (the mean of its windows) against each question of the bank.
+fn topic_match(
+    encoder: &dyn Encode,
+    prompt: &Prompt,
+    bank: &[Prompt],
+    window_vectors: &[Vec<f32>],
+) -> anyhow::Result<Option<TopicMatch>> {
+    let others: Vec<&Prompt> = bank.iter().filter(|p| p.id != prompt.id).collect();
+    if others.is_empty() {
+        return Ok(None);
+    }
+    let answer = unit_mean(window_vectors.iter().map(Vec::as_slice));
+    let own_vector = question_vector(encoder, prompt)?;
+    let mut closest = Vec::new();
+    for other in others {
+        let vector = question_vector(encoder, other)?;
+        closest.push(OtherQuestion {
+            prompt_id: other.id.clone(),
+            text: other.text.clone(),
+            similarity: cosine(&answer, &vector),
+            to_this_question: cosine(&own_vector, &vector),
+        });
+    }
+    closest.sort_by(|a, b| b.similarity.total_cmp(&a.similarity));
+    closest.truncate(CLOSEST_KEPT);
+    Ok(Some(TopicMatch {
+        own: cosine(&answer, &own_vector),
+        closest,
+    }))
+}
+
+/// A question as the mean of its text and its concepts' anchors: what an answer to it is about.
+fn question_vector(encoder: &dyn Encode, prompt: &Prompt) -> anyhow::Result<Vec<f32>> {
+    let texts: Vec<String> = std::iter::once(prompt.text.clone())
+        .chain(concept_anchors(prompt).into_iter().flatten())
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let vectors = encoder.encode_recurring(&refs)?;
+    Ok(unit_mean(vectors.iter().map(Vec::as_slice)))
+}
+
+/// The mean of unit vectors, scaled back to unit length.
+fn unit_mean<'a>(vectors: impl Iterator<Item = &'a [f32]>) -> Vec<f32> {
+    let mut sum: Vec<f32> = Vec::new();
+    for v in vectors {
+        if sum.is_empty() {
+            sum = vec![0.0; v.len()];
+        }
+        for (s, x) in sum.iter_mut().zip(v) {
+            *s += x;
+        }
+    }
+    let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        sum.iter_mut().for_each(|x| *x /= norm);
+    }
+    sum
+}
+
+/// The texts a concept is compared by: its `means` sentences when it has them, and its name
+/// with its phrases. A window's similarity to the concept is the best over them.
 pub fn concept_anchors(prompt: &Prompt) -> Vec<Vec<String>> {
     prompt
         .rubric
         .concepts
         .iter()
         .map(|concept| {
-            let mut anchors = Vec::new();
-            if let Some(means) = &concept.means {
-                anchors.push(means.clone());
-            }
+            let mut anchors: Vec<String> = concept
+                .means
+                .iter()
+                .chain(&concept.also_means)
+                .cloned()
+                .collect();
             anchors.push(format!("{}: {}", concept.name, concept.any.join(", ")));
             anchors
         })
         .collect()
 }
 
-/// Overlapping windows over `n` words; a short answer is one window.
+/// Fewest words in a sentence window: a shorter sentence ("It worked.") joins the one before.
+const SENTENCE_MIN_WORDS: usize = 6;
+/// Most words in a sentence window: a longer sentence is cut at the comma nearest its middle,
+/// or in the middle when it has none.
+const SENTENCE_MAX_WORDS: usize = 24;
+
+/// The transcript's sentences as windows (see [`Windows::Sentences`]).
+pub fn sentence_windows(transcript: &Transcript) -> Vec<WordSpan> {
+    let words = &transcript.words;
+    let ends_sentence = |w: &str| w.ends_with(['.', '?', '!']);
+    let mut sentences: Vec<WordSpan> = Vec::new();
+    let mut first = 0;
+    for (i, word) in words.iter().enumerate() {
+        if ends_sentence(&word.text) || i + 1 == words.len() {
+            let span = WordSpan { first, last: i };
+            match sentences.last_mut() {
+                Some(previous) if i + 1 - first < SENTENCE_MIN_WORDS => previous.last = i,
+                _ => sentences.push(span),
+            }
+            first = i + 1;
+        }
+    }
+    // A short first sentence had no neighbour before it: join it to the next.
+    if sentences.len() > 1 && sentences[0].last + 1 - sentences[0].first < SENTENCE_MIN_WORDS {
+        let head = sentences.remove(0);
+        sentences[0].first = head.first;
+    }
+    let mut out = Vec::new();
+    let mut pending = sentences;
+    pending.reverse();
+    while let Some(span) = pending.pop() {
+        let len = span.last + 1 - span.first;
+        if len <= SENTENCE_MAX_WORDS {
+            out.push(span);
+            continue;
+        }
+        let middle = span.first + len / 2;
+        let lowest = span.first + SENTENCE_MIN_WORDS - 1;
+        let highest = span.last - SENTENCE_MIN_WORDS;
+        let cut = (lowest..=highest)
+            .filter(|&i| words[i].text.ends_with([',', ';', ':']))
+            .min_by_key(|&i| i.abs_diff(middle))
+            .unwrap_or(middle);
+        pending.push(WordSpan {
+            first: cut + 1,
+            last: span.last,
+        });
+        pending.push(WordSpan {
+            first: span.first,
+            last: cut,
+        });
+    }
+    out
+}
+
+/// Side-by-side (or, with a stride below `size`, overlapping) windows over `n` words; a short
+/// answer is one window.
 pub fn windows(n: usize, size: usize, stride: usize) -> Vec<WordSpan> {
     if n == 0 {
         return Vec::new();

@@ -400,6 +400,7 @@ mod tests {
                     weight: 1.0,
                     follow_up: None,
                     means: Some("I made the decision myself".into()),
+                    also_means: Vec::new(),
                 }],
                 avoid: vec![],
             },

@@ -902,6 +902,8 @@ pub(crate) mod fixtures {
             specificity: Default::default(),
             hedges: Default::default(),
             delivery: Default::default(),
+            substance: Default::default(),
+            topic: None,
             fillers: FillerScore {
                 count: fillers.len(),
                 per_minute: 1.5,
@@ -926,6 +928,7 @@ pub(crate) mod fixtures {
             weights: Weights::default(),
             overall,
             feedback: vec!["Say more: you spoke for 5 seconds; aim for 60 to 120.".into()],
+            findings: Vec::new(),
             transcript: transcript.clone(),
         }
     }

@@ -31,6 +31,7 @@ fn prompt() -> Prompt {
                     weight: 1.0,
                     follow_up: None,
                     means: None,
+                    also_means: Vec::new(),
                 },
                 Concept {
                     name: "impact".into(),
@@ -38,6 +39,7 @@ fn prompt() -> Prompt {
                     weight: 1.0,
                     follow_up: Some("What changed because of it?".into()),
                     means: Some("the change I made moved revenue".into()),
+                    also_means: Vec::new(),
                 },
             ],
             avoid: Vec::new(),

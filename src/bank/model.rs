@@ -137,6 +137,9 @@ pub struct Concept {
     /// The idea in one sentence, as a candidate would say it: what an answer is compared with
     /// by meaning, so a paraphrase none of the `any` phrases names can still count.
     pub means: Option<String>,
+    /// The same idea in other words, as other candidates would say it: a paraphrase close to
+    /// any one of them is close to the concept.
+    pub also_means: Vec<String>,
 }
 
 /// A phrase that marks a weak answer, with the reason shown to the candidate.

@@ -50,6 +50,8 @@ struct RawConcept {
     weight: Option<Spanned<f64>>,
     follow_up: Option<String>,
     means: Option<Spanned<String>>,
+    #[serde(default)]
+    also_means: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -316,6 +318,11 @@ fn check_prompt(raw: RawPrompt, report: &mut Reporter) -> Option<Prompt> {
             }
         };
         let means = concept.means.and_then(|m| check_means(name, m, report));
+        let also_means = concept
+            .also_means
+            .into_iter()
+            .filter_map(|m| check_means(name, m, report))
+            .collect();
         concepts.push(Concept {
             name: name.clone(),
             any: phrases
@@ -325,6 +332,7 @@ fn check_prompt(raw: RawPrompt, report: &mut Reporter) -> Option<Prompt> {
             weight,
             follow_up: concept.follow_up,
             means,
+            also_means,
         });
     }
     let avoid = rubric

@@ -3,27 +3,8 @@
 
 use std::ops::Range;
 
+use super::lexicon;
 use super::text::Token;
-
-/// Words that open a new clause even without a comma: a negation before "but" does not reach
-/// past it ("I didn't wait, but I told my manager").
-const CLAUSE_OPENERS: &[&str] = &[
-    "but",
-    "because",
-    "although",
-    "though",
-    "whereas",
-    "however",
-    "so",
-    "which",
-    "while",
-    "then",
-    "and",
-    "since",
-    "until",
-    "unless",
-    "otherwise",
-];
 
 /// Splits tokens into sentences: ends at `.`, `?` or `!`.
 pub fn sentences(tokens: &[Token]) -> Vec<Range<usize>> {
@@ -40,7 +21,7 @@ pub fn clauses(tokens: &[Token]) -> Vec<Range<usize>> {
     split(
         tokens,
         |t| t.punct_after.is_some(),
-        |t| CLAUSE_OPENERS.contains(&t.norm.as_str()),
+        |t| lexicon::CLAUSE_OPENERS.contains(&t.norm.as_str()),
     )
 }
 

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lexicon;
 use super::text::{Normalizer, Token};
 use crate::audio::SAMPLE_RATE;
 use crate::prosody::{Prosody, SILENCE_DBFS};
@@ -48,32 +49,8 @@ const REPEATED_MIN_COUNT: usize = 5;
 /// …when it is also at least this share of the answer's words. The calibration set's 66
 /// answers have no word above 4% (topic words like "page" reach 3.8%).
 const REPEATED_MIN_SHARE: f64 = 0.05;
-/// Words the stop list lets through that carry no content of their own to repeat.
-const NOT_CONTENT: &[&str] = &[
-    "didnt", "dont", "doesnt", "wont", "cant", "isnt", "wasnt", "arent", "werent", "not", "no",
-    "yes", "yeah", "okay", "well", "theyre", "its", "lets",
-];
 /// A crutch phrase is flagged from this many uses.
 const CRUTCH_MIN_COUNT: usize = 3;
-
-/// Words and phrases that pad speech without meaning; fillers ("um", "like", "you know") and
-/// hedges ("I think", "maybe") are counted by their own parts, not here.
-pub const CRUTCH_PHRASES: &[&str] = &[
-    "basically",
-    "actually",
-    "literally",
-    "honestly",
-    "obviously",
-    "essentially",
-    "totally",
-    "super",
-    "the thing is",
-    "at the end of the day",
-    "to be honest",
-    "and stuff",
-    "or whatever",
-    "in terms of",
-];
 
 /// Points taken off the delivery score for each problem.
 const MONOTONE_COST: f64 = 30.0;
@@ -532,7 +509,7 @@ pub fn repeated_words(
     let time = |token: usize| words.get(tokens[token].word_index).map_or(0.0, |w| w.start);
     let mut found: Vec<RepeatedWord> = Vec::new();
     let mut in_crutch = vec![false; tokens.len()];
-    for crutch in CRUTCH_PHRASES {
+    for crutch in lexicon::CRUTCH_PHRASES {
         let parts: Vec<&str> = crutch.split(' ').collect();
         let starts: Vec<usize> = (0..tokens.len().saturating_sub(parts.len() - 1))
             .filter(|&i| {
@@ -560,7 +537,7 @@ pub fn repeated_words(
             && !in_crutch[i]
             && !counted_elsewhere[i]
             && token.norm.len() >= 3
-            && !NOT_CONTENT.contains(&token.norm.as_str())
+            && !lexicon::NOT_CONTENT.contains(&token.norm.as_str())
             && !token.norm.chars().any(|c| c.is_ascii_digit())
             && !key_terms.contains(&token.stem);
         if !counts {

@@ -1,12 +1,8 @@
 //! Filler-word detection: hesitations ("um", "uh") and the verbal tics that are only fillers in
 //! some positions ("like", "you know", "I mean").
 
+use super::lexicon;
 use super::text::{fold_repeats, Normalizer, Token};
-
-/// The fillers viva counts unless the configuration says otherwise.
-pub const DEFAULT_FILLERS: &[&str] = &[
-    "um", "uh", "er", "erm", "ah", "hmm", "you know", "i mean", "like",
-];
 
 /// A filler found in an answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,98 +11,6 @@ pub struct FillerHit {
     pub filler: String,
     pub first_token: usize,
 }
-
-/// Words after which "like" is a verb: "I like", "users would like", "we didn't like".
-const LIKE_AS_VERB_AFTER: &[&str] = &[
-    "i",
-    "you",
-    "we",
-    "they",
-    "he",
-    "she",
-    "people",
-    "users",
-    "customers",
-    "members",
-    "would",
-    "wouldnt",
-    "do",
-    "does",
-    "did",
-    "dont",
-    "doesnt",
-    "didnt",
-    "to",
-    "really",
-    "also",
-    "might",
-    "will",
-    "may",
-    "could",
-    "should",
-    "not",
-    "id",
-    "youd",
-    "wed",
-    "theyd",
-    "always",
-    "never",
-    "still",
-    "generally",
-    "actually",
-];
-
-/// Words after which "like" is a preposition or conjunction: "looks like", "things like",
-/// "just like", "feel like".
-const LIKE_AS_PREPOSITION_AFTER: &[&str] = &[
-    "look",
-    "looks",
-    "looked",
-    "looking",
-    "seem",
-    "seems",
-    "seemed",
-    "sound",
-    "sounds",
-    "sounded",
-    "feel",
-    "feels",
-    "felt",
-    "something",
-    "anything",
-    "nothing",
-    "things",
-    "stuff",
-    "just",
-    "more",
-    "much",
-    "exactly",
-    "is",
-    "was",
-    "were",
-    "are",
-    "be",
-    "company",
-    "companies",
-    "products",
-    "services",
-    "tools",
-    "teams",
-    "platforms",
-    "partners",
-    "markets",
-    "metrics",
-    "act",
-    "acted",
-    "treat",
-    "treated",
-    "behave",
-    "its",
-    "thats",
-];
-
-/// Words that open a clause, after which a bare "like" is a hesitation: "so like we decided".
-const CLAUSE_OPENERS: &[&str] = &["and", "so", "but", "then", "because", "um", "uh", "well"];
 
 /// Finds every filler in `tokens`, earliest first.
 pub fn find_fillers(
@@ -175,8 +79,8 @@ fn like_is_filler(before: Option<&Token>, like: &Token, after: Option<&Token>) -
     };
     let clause_start = before.punct_after.is_some_and(|p| p != ',');
     if !clause_start
-        && (LIKE_AS_VERB_AFTER.contains(&before.norm.as_str())
-            || LIKE_AS_PREPOSITION_AFTER.contains(&before.norm.as_str()))
+        && (lexicon::LIKE_AS_VERB_AFTER.contains(&before.norm.as_str())
+            || lexicon::LIKE_AS_PREPOSITION_AFTER.contains(&before.norm.as_str()))
     {
         return false;
     }
@@ -187,7 +91,7 @@ fn like_is_filler(before: Option<&Token>, like: &Token, after: Option<&Token>) -
     if after.is_some_and(|a| is_quantity(&a.norm)) {
         return true;
     }
-    clause_start || CLAUSE_OPENERS.contains(&before.norm.as_str())
+    clause_start || lexicon::LIKE_FILLER_OPENERS.contains(&before.norm.as_str())
 }
 
 fn you_know_is_filler(before: Option<&Token>, know: &Token, after: Option<&Token>) -> bool {
@@ -255,7 +159,10 @@ mod tests {
 
     fn fillers_in(answer: &str) -> Vec<String> {
         let n = Normalizer::default();
-        let list: Vec<String> = DEFAULT_FILLERS.iter().map(|s| s.to_string()).collect();
+        let list: Vec<String> = lexicon::DEFAULT_FILLERS
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         find_fillers(&n.tokenize_text(answer), &list, &n)
             .into_iter()
             .map(|h| h.filler)

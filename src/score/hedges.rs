@@ -13,6 +13,7 @@
 use std::ops::Range;
 
 use super::clauses;
+use super::lexicon;
 use super::specifics::{Specific, SpecificKind};
 use super::text::Token;
 
@@ -23,24 +24,6 @@ pub struct HedgeHit {
     pub hedge: &'static str,
     pub first_token: usize,
 }
-
-/// The hedges counted, as token sequences.
-pub const HEDGES: &[&str] = &[
-    "i think",
-    "i guess",
-    "maybe",
-    "probably",
-    "sort of",
-    "kind of",
-    "i believe",
-    "hopefully",
-];
-
-/// Words after which "kind of" or "sort of" names a type.
-const DETERMINERS: &[&str] = &[
-    "a", "an", "the", "this", "that", "these", "those", "what", "which", "any", "some", "every",
-    "each", "one", "same", "other", "another", "whatever",
-];
 
 /// Every hedge in the answer. `specifics` are the answer's specifics (see
 /// [`super::specifics::find`]): a concrete claim after "I think" keeps it from being a hedge.
@@ -67,7 +50,7 @@ pub fn find(tokens: &[Token], specifics: &[Specific]) -> Vec<HedgeHit> {
 }
 
 fn hedge_at(tokens: &[Token], i: usize) -> Option<&'static str> {
-    HEDGES.iter().copied().find(|hedge| {
+    lexicon::HEDGES.iter().copied().find(|hedge| {
         hedge
             .split(' ')
             .enumerate()
@@ -86,7 +69,7 @@ fn is_hedge_use(
     let next = tokens.get(i + len).map(|t| t.norm.as_str());
     let previous = i.checked_sub(1).map(|p| tokens[p].norm.as_str());
     match hedge {
-        "kind of" | "sort of" => !previous.is_some_and(|p| DETERMINERS.contains(&p)),
+        "kind of" | "sort of" => !previous.is_some_and(|p| lexicon::DETERMINERS.contains(&p)),
         "i believe" => next != Some("in"),
         "i think" => {
             if matches!(next, Some("about" | "of" | "through")) {

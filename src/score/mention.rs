@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+use super::lexicon;
 use super::text::Token;
 
 /// How a mention of a concept stands in its clause.
@@ -40,88 +41,8 @@ impl Stance {
     }
 }
 
-/// Words that deny what follows them in their clause. "without" is absent on purpose:
-/// "I decided without waiting for sign-off" is the strong answer.
-const NEGATORS: &[&str] = &[
-    "not", "never", "no", "dont", "didnt", "doesnt", "wasnt", "werent", "isnt", "arent", "cant",
-    "cannot", "couldnt", "wouldnt", "wont", "shouldnt", "havent", "hasnt", "hadnt", "nobody",
-    "nothing", "neither", "nor", "hardly", "barely",
-];
-/// Words that reject what comes right after them: "rather than blame the team".
-const REJECTORS: &[&str] = &["instead", "rather"];
 /// How many tokens before a mention a rejector may stand.
 const REJECTOR_REACH: usize = 3;
-
-/// Modal words that make a clause about what might be, not what was.
-const MODALS: &[&str] = &[
-    "would",
-    "could",
-    "might",
-    "should",
-    "id",
-    "wed",
-    "youd",
-    "theyd",
-    "if",
-    "hope",
-    "hopefully",
-    "ideally",
-];
-
-/// Adjectives that, after "is" or "are", state a value: "communication is key".
-const VALUE_ADJECTIVES: &[&str] = &[
-    "important",
-    "key",
-    "crucial",
-    "essential",
-    "vital",
-    "critical",
-    "valuable",
-    "necessary",
-    "fundamental",
-    "paramount",
-];
-const COPULAS: &[&str] = &["is", "are", "was", "be", "its", "thats"];
-/// Verbs that state a value held: "I value", "I believe in", "it matters".
-const VALUE_VERBS: &[(&str, &str)] = &[
-    ("value", ""),
-    ("believe", "in"),
-    ("matters", ""),
-    ("matter", ""),
-    ("passionate", "about"),
-    ("care", "about"),
-    ("prioritize", ""),
-];
-
-/// Words that make a clause a habit rather than an event: "I always", "usually", "I tend to".
-const HABITUAL: &[&str] = &[
-    "always",
-    "usually",
-    "generally",
-    "typically",
-    "often",
-    "tend",
-];
-/// Two-word openings of a general rule: "you have to", "you need to", "I try to".
-const GENERAL_RULES: &[(&str, &str)] = &[
-    ("you", "have"),
-    ("you", "need"),
-    ("you", "cant"),
-    ("you", "must"),
-    ("try", "to"),
-    ("its", "about"),
-];
-/// Words that date a habit from the story, which makes it the lesson learned: "since then I
-/// always test", "now I always ask".
-const SINCE_THE_STORY: &[&str] = &["since", "now", "afterwards", "ever"];
-
-/// A clause opened by these goes on with the one before it, and so does its "not": "I didn't
-/// write a brief, or run a weekly sync".
-const CONTINUERS: &[&str] = &["or", "nor"];
-/// Other people who may be the doer of what a mention names.
-const OTHER_DOERS: &[&str] = &["she", "he", "they"];
-/// Words that may stand between a doer and the verb: "she then made the call".
-const ADVERBS_BEFORE_VERB: &[&str] = &["just", "then", "also", "finally", "eventually", "really"];
 
 /// The stance of the mention at `span` inside `clause`. `story` says whether the prompt asks
 /// for something that happened, where "would" means it did not.
@@ -130,12 +51,15 @@ pub fn stance(tokens: &[Token], clause: Range<usize>, span: Range<usize>, story:
     let before_and_inside = &tokens[scope_start..span.end.min(clause.end).max(clause.start)];
     if before_and_inside
         .iter()
-        .any(|t| NEGATORS.contains(&t.norm.as_str()))
+        .any(|t| lexicon::NEGATORS.contains(&t.norm.as_str()))
     {
         return Stance::Negated;
     }
     let reach = &tokens[span.start.saturating_sub(REJECTOR_REACH).max(clause.start)..span.start];
-    if reach.iter().any(|t| REJECTORS.contains(&t.norm.as_str())) {
+    if reach
+        .iter()
+        .any(|t| lexicon::REJECTORS.contains(&t.norm.as_str()))
+    {
         return Stance::Negated;
     }
     let whole = &tokens[clause.clone()];
@@ -161,7 +85,7 @@ pub fn stance(tokens: &[Token], clause: Range<usize>, span: Range<usize>, story:
 fn negation_scope_start(tokens: &[Token], clause_start: usize) -> usize {
     let continues = tokens
         .get(clause_start)
-        .is_some_and(|t| CONTINUERS.contains(&t.norm.as_str()));
+        .is_some_and(|t| lexicon::CONTINUERS.contains(&t.norm.as_str()));
     if !continues || clause_start == 0 {
         return clause_start;
     }
@@ -175,30 +99,20 @@ fn negation_scope_start(tokens: &[Token], clause_start: usize) -> usize {
 /// Whether the word before the mention, past an adverb or two, is "she", "he" or "they".
 fn done_by_someone_else(tokens: &[Token], clause_start: usize, mention_start: usize) -> bool {
     let mut i = mention_start;
-    while i > clause_start && ADVERBS_BEFORE_VERB.contains(&tokens[i - 1].norm.as_str()) {
+    while i > clause_start && lexicon::ADVERBS_BEFORE_VERB.contains(&tokens[i - 1].norm.as_str()) {
         i -= 1;
     }
-    i > clause_start && OTHER_DOERS.contains(&tokens[i - 1].norm.as_str())
+    i > clause_start && lexicon::OTHER_DOERS.contains(&tokens[i - 1].norm.as_str())
 }
-
-/// Contractions that say "would" or "had": "I'd ask" imagines, "I'd already briefed" and "I'd
-/// heard" tell what had happened.
-const WOULD_OR_HAD: &[&str] = &["id", "wed", "youd", "theyd"];
-/// Past participles without -ed that may follow "had".
-const IRREGULAR_PARTICIPLES: &[&str] = &[
-    "been", "done", "heard", "said", "put", "gone", "taken", "seen", "made", "built", "told",
-    "sent", "spent", "found", "given", "written", "run", "set", "got", "gotten", "known", "left",
-    "lost", "won", "kept", "brought", "bought", "sold", "shown", "spoken", "chosen", "begun",
-];
 
 /// Whether the word at `i` makes its clause about what might be: a modal, or "I'd" that
 /// stands for "I would" (not "I had", which a past participle follows, maybe after an adverb).
 fn is_modal(clause: &[Token], i: usize) -> bool {
     let word = clause[i].norm.as_str();
-    if !MODALS.contains(&word) {
+    if !lexicon::MODALS.contains(&word) {
         return false;
     }
-    if !WOULD_OR_HAD.contains(&word) {
+    if !lexicon::WOULD_OR_HAD.contains(&word) {
         return true;
     }
     let next = clause[i + 1..].iter().map(|t| t.norm.as_str()).find(|w| {
@@ -207,7 +121,9 @@ fn is_modal(clause: &[Token], i: usize) -> bool {
             "already" | "just" | "also" | "never" | "really" | "even"
         )
     });
-    !next.is_some_and(|w| (w.len() > 4 && w.ends_with("ed")) || IRREGULAR_PARTICIPLES.contains(&w))
+    !next.is_some_and(|w| {
+        (w.len() > 4 && w.ends_with("ed")) || lexicon::IRREGULAR_PARTICIPLES.contains(&w)
+    })
 }
 
 /// A clause that tells a habit or a general rule, not dated from the story (in the clause or
@@ -217,22 +133,22 @@ fn is_habit(clause: &[Token], lead_in: &[Token]) -> bool {
     let dated = lead_in
         .iter()
         .chain(clause)
-        .any(|t| SINCE_THE_STORY.contains(&t.norm.as_str()));
-    let habitual = words.iter().any(|w| HABITUAL.contains(w))
+        .any(|t| lexicon::SINCE_THE_STORY.contains(&t.norm.as_str()));
+    let habitual = words.iter().any(|w| lexicon::HABITUAL.contains(w))
         || words
             .windows(2)
-            .any(|pair| GENERAL_RULES.contains(&(pair[0], pair[1])));
+            .any(|pair| lexicon::GENERAL_RULES.contains(&(pair[0], pair[1])));
     habitual && !dated
 }
 
 fn is_value_statement(clause: &[Token]) -> bool {
     let words: Vec<&str> = clause.iter().map(|t| t.norm.as_str()).collect();
     let copula_value = words.windows(2).chain(words.windows(3)).any(|w| {
-        COPULAS.contains(&w[0])
+        lexicon::COPULAS.contains(&w[0])
             && w[1..].iter().enumerate().all(|(i, word)| {
                 let last = i == w.len() - 2;
                 if last {
-                    VALUE_ADJECTIVES.contains(word)
+                    lexicon::VALUE_ADJECTIVES.contains(word)
                 } else {
                     matches!(
                         *word,
@@ -242,7 +158,7 @@ fn is_value_statement(clause: &[Token]) -> bool {
             })
     });
     let value_verb = words.iter().enumerate().any(|(i, word)| {
-        VALUE_VERBS.iter().any(|(verb, then)| {
+        lexicon::VALUE_VERBS.iter().any(|(verb, then)| {
             *word == *verb && (then.is_empty() || words.get(i + 1) == Some(then))
         })
     });

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lexicon;
 use super::text::Token;
 
 /// What kind of detail a specific is.
@@ -32,230 +33,6 @@ pub struct Specific {
     pub object: Option<usize>,
 }
 
-const NUMBER_WORDS: &[&str] = &[
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "fifteen",
-    "twenty",
-    "thirty",
-    "forty",
-    "fifty",
-    "sixty",
-    "seventy",
-    "eighty",
-    "ninety",
-    "hundred",
-    "hundreds",
-    "thousand",
-    "thousands",
-    "million",
-    "millions",
-    "billion",
-    "billions",
-    "percent",
-    "half",
-    "halved",
-    "double",
-    "doubled",
-    "tripled",
-    "dozen",
-    "twice",
-    "thrice",
-];
-/// Days, months and named periods: a point in time on their own ("on Friday", "in March").
-const TIME_WORDS: &[&str] = &[
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "weekend",
-    "january",
-    "february",
-    "april",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-    "yesterday",
-    "overnight",
-    "holiday",
-    "holidays",
-    "q1",
-    "q2",
-    "q3",
-    "q4",
-];
-/// Lengths of time, which place an answer in time only when something pins them down: "that
-/// quarter", "last year", "two weeks" (a number), but not "hit the number for the quarter" or
-/// "trust over years".
-const PERIOD_WORDS: &[&str] = &[
-    "week", "weeks", "month", "months", "quarter", "quarters", "year", "years", "hours", "minutes",
-    "day", "days",
-];
-/// Words that pin a period down to one particular stretch of time.
-const PERIOD_ANCHORS: &[&str] = &[
-    "that",
-    "last",
-    "next",
-    "this",
-    "same",
-    "following",
-    "previous",
-    "first",
-    "second",
-    "third",
-    "final",
-    "one",
-    "a",
-    "within",
-];
-/// Verbs of change, in the past: a result happened.
-const RESULT_VERBS: &[&str] = &[
-    "increased",
-    "decreased",
-    "grew",
-    "dropped",
-    "doubled",
-    "halved",
-    "reduced",
-    "improved",
-    "raised",
-    "lowered",
-    "saved",
-    "rose",
-    "fell",
-    "jumped",
-    "climbed",
-    "declined",
-    "boosted",
-    "lifted",
-    "recovered",
-    "shipped",
-    "launched",
-    "won",
-    "lost",
-    "tripled",
-    "shrank",
-    "cut",
-    "beat",
-];
-/// Past-tense verbs that do not end in -ed.
-const IRREGULAR_PAST: &[&str] = &[
-    "took", "made", "built", "ran", "told", "wrote", "sent", "set", "led", "gave", "found", "got",
-    "went", "spent", "chose", "brought", "kept", "met", "sold", "bought", "drew", "flew", "caught",
-    "cut", "split", "shut", "put", "held", "rebuilt", "rewrote", "paid", "dug", "hid", "sat",
-    "stood", "threw", "won", "lost", "began", "broke", "drove", "fought", "hit", "laid", "left",
-    "let", "sought", "spoke", "taught", "tore", "undid", "withdrew",
-];
-/// -ed words that are not something done: thoughts, feelings, wants, and adjectives.
-const NOT_ACTIONS: &[&str] = &[
-    "learned",
-    "realized",
-    "realised",
-    "wanted",
-    "needed",
-    "liked",
-    "loved",
-    "hated",
-    "believed",
-    "hoped",
-    "wished",
-    "seemed",
-    "tried",
-    "used",
-    "supposed",
-    "focused",
-    "interested",
-    "excited",
-    "surprised",
-    "tired",
-    "involved",
-    "based",
-    "related",
-    "called",
-    "need",
-    "red",
-    "bed",
-    "shed",
-    "feed",
-    "speed",
-    "seed",
-    "hundred",
-];
-/// What follows a verb but is no object of its own: "I made sure", "we went ahead".
-const LIGHT_OBJECTS: &[&str] = &[
-    "sure",
-    "ahead",
-    "things",
-    "thing",
-    "stuff",
-    "something",
-    "everything",
-    "anything",
-    "way",
-    "best",
-    "job",
-    "progress",
-    "sense",
-    "lot",
-    "bit",
-    "deal",
-    "back",
-    "down",
-    "away",
-    "along",
-    "forward",
-    "together",
-    "off",
-    "around",
-    "people",
-    "everyone",
-    "somebody",
-    "someone",
-    "fine",
-    "well",
-    "harder",
-    "hard",
-    "time",
-    "decision",
-    "call",
-];
-/// Words that may stand between the doer and the verb: "I then pulled", "we quickly shipped".
-const BETWEEN_DOER_AND_VERB: &[&str] = &[
-    "then",
-    "also",
-    "quickly",
-    "immediately",
-    "personally",
-    "finally",
-    "just",
-    "actually",
-    "first",
-    "eventually",
-    "directly",
-    "myself",
-    "ourselves",
-    "both",
-    "all",
-    "never",
-];
-const DOERS: &[&str] = &["i", "we"];
-
 /// Every specific in an answer. `words` are the transcript words as written (their capitals
 /// mark names); `tokens` index into them. `topic` holds the normalised words of the question
 /// and its tags: a name the question already gave ("Netflix") is its topic, not a detail.
@@ -265,11 +42,11 @@ pub fn find(tokens: &[Token], words: &[&str], topic: &[String]) -> Vec<Specific>
         let norm = token.norm.as_str();
         let kind = if is_number(norm) && !is_back_reference(tokens, i) {
             Some(SpecificKind::Number)
-        } else if TIME_WORDS.contains(&norm) || is_pinned_period(tokens, i) {
+        } else if lexicon::TIME_WORDS.contains(&norm) || is_pinned_period(tokens, i) {
             Some(SpecificKind::Time)
         } else if is_name(tokens, words, i) && !topic.iter().any(|t| t == norm) {
             Some(SpecificKind::Name)
-        } else if RESULT_VERBS.contains(&norm) {
+        } else if lexicon::RESULT_VERBS.contains(&norm) {
             Some(SpecificKind::Result)
         } else if is_action(tokens, i) {
             Some(SpecificKind::Action)
@@ -293,9 +70,6 @@ pub fn find(tokens: &[Token], words: &[&str], topic: &[String]) -> Vec<Specific>
     found
 }
 
-/// "I" in its contracted forms, always written with a capital and never a name.
-const FIRST_PERSON: &[&str] = &["i", "im", "id", "ive", "ill"];
-
 /// A capitalised word that does not open a sentence, or an acronym; never "I".
 fn is_name(tokens: &[Token], words: &[&str], i: usize) -> bool {
     let token = &tokens[i];
@@ -303,7 +77,7 @@ fn is_name(tokens: &[Token], words: &[&str], i: usize) -> bool {
         return false;
     };
     let letters: String = word.chars().filter(|c| c.is_alphabetic()).collect();
-    if letters.len() < 2 || FIRST_PERSON.contains(&token.norm.as_str()) {
+    if letters.len() < 2 || lexicon::FIRST_PERSON.contains(&token.norm.as_str()) {
         return false;
     }
     // An acronym is a name even when it spells a small word ("IT", "US").
@@ -324,11 +98,11 @@ fn is_name(tokens: &[Token], words: &[&str], i: usize) -> bool {
 
 /// A length of time with a word or a number before it that makes it one particular stretch.
 fn is_pinned_period(tokens: &[Token], i: usize) -> bool {
-    PERIOD_WORDS.contains(&tokens[i].norm.as_str()) && i > 0 && is_pin(&tokens[i - 1].norm)
+    lexicon::PERIOD_WORDS.contains(&tokens[i].norm.as_str()) && i > 0 && is_pin(&tokens[i - 1].norm)
 }
 
 fn is_pin(norm: &str) -> bool {
-    PERIOD_ANCHORS.contains(&norm) || is_number(norm)
+    lexicon::PERIOD_ANCHORS.contains(&norm) || is_number(norm)
 }
 
 /// "the two perspectives", "those three": a spelled-out number after a determiner points back
@@ -344,7 +118,7 @@ fn is_back_reference(tokens: &[Token], i: usize) -> bool {
 }
 
 fn is_number(norm: &str) -> bool {
-    norm.chars().any(|c| c.is_ascii_digit()) || NUMBER_WORDS.contains(&norm)
+    norm.chars().any(|c| c.is_ascii_digit()) || lexicon::NUMBER_WORDS.contains(&norm)
 }
 
 /// The first content word after an action's verb, in the same clause: what was acted on.
@@ -355,7 +129,7 @@ fn action_object(tokens: &[Token], verb: usize) -> Option<usize> {
         j += 1;
         let token = tokens.get(j)?;
         if !token.stop {
-            return (!LIGHT_OBJECTS.contains(&token.norm.as_str())).then_some(j);
+            return (!lexicon::LIGHT_OBJECTS.contains(&token.norm.as_str())).then_some(j);
         }
     }
     None
@@ -364,15 +138,16 @@ fn action_object(tokens: &[Token], verb: usize) -> Option<usize> {
 /// A past-tense verb right after "I" or "we": something the speaker did.
 fn is_action(tokens: &[Token], i: usize) -> bool {
     let norm = tokens[i].norm.as_str();
-    let past = IRREGULAR_PAST.contains(&norm) || (norm.len() > 4 && norm.ends_with("ed"));
-    if !past || NOT_ACTIONS.contains(&norm) {
+    let past = lexicon::IRREGULAR_PAST.contains(&norm) || (norm.len() > 4 && norm.ends_with("ed"));
+    if !past || lexicon::NOT_ACTIONS.contains(&norm) {
         return false;
     }
     let mut j = i;
-    while j > 0 && BETWEEN_DOER_AND_VERB.contains(&tokens[j - 1].norm.as_str()) && i - j < 2 {
+    while j > 0 && lexicon::ADVERBS_BEFORE_VERB.contains(&tokens[j - 1].norm.as_str()) && i - j < 2
+    {
         j -= 1;
     }
-    j > 0 && DOERS.contains(&tokens[j - 1].norm.as_str())
+    j > 0 && lexicon::DOERS.contains(&tokens[j - 1].norm.as_str())
 }
 
 #[cfg(test)]

@@ -3,88 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::lexicon;
 use super::phrase::Phrase;
 use super::text::{Normalizer, Token};
-
-/// The cue phrases that open each STAR part. Matched like rubric phrases (stems, one extra word).
-const STAR_CUES: [(&str, &[&str]); 4] = [
-    (
-        "situation",
-        &[
-            "situation",
-            "at the time",
-            "back when",
-            "in my last role",
-            "in my previous role",
-            "when I was",
-            "context",
-            "background",
-            "a few years ago",
-            "last year",
-            "we had a",
-            "at my last company",
-        ],
-    ),
-    (
-        "task",
-        &[
-            "my task",
-            "my goal",
-            "my job was",
-            "I needed to",
-            "I had to",
-            "responsible for",
-            "the challenge was",
-            "the problem was",
-            "asked me to",
-            "the goal was",
-            "we needed to",
-            "my role was",
-        ],
-    ),
-    (
-        "action",
-        &[
-            "so I",
-            "I decided",
-            "I started",
-            "I built",
-            "I led",
-            "I proposed",
-            "I worked with",
-            "I set up",
-            "I ran",
-            "my approach",
-            "first I",
-            "I pulled",
-            "I created",
-            "I wrote",
-            "I convinced",
-            "I delegated",
-        ],
-    ),
-    (
-        "result",
-        &[
-            "as a result",
-            "in the end",
-            "the result",
-            "the outcome",
-            "we ended up",
-            "ended up",
-            "which led to",
-            "increased",
-            "reduced",
-            "grew",
-            "improved",
-            "percent",
-            "I learned",
-            "we learned",
-            "the lesson",
-            "looking back",
-        ],
-    ),
-];
 
 /// How one STAR part fared in an answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,7 +33,7 @@ pub fn check_star(
     normalizer: &Normalizer,
     time_of: impl Fn(usize) -> f64,
 ) -> StructureCheck {
-    let parts: Vec<StructurePart> = STAR_CUES
+    let parts: Vec<StructurePart> = lexicon::STAR_CUES
         .iter()
         .map(|(name, cues)| {
             let earliest = cues

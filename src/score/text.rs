@@ -1,6 +1,7 @@
 //! Text normalisation for scoring: turns transcript words and rubric phrases into comparable
 //! tokens (lower case, punctuation and hyphens split, Porter2 stems, stop words flagged).
 
+use super::lexicon;
 use rust_stemmers::{Algorithm, Stemmer};
 
 /// One comparable unit of an answer, tied back to the transcript word it came from.
@@ -18,23 +19,9 @@ pub struct Token {
     pub punct_after: Option<char>,
 }
 
-/// English function words. "not" and "no" are deliberately absent: they flip a phrase's meaning.
-const STOP_WORDS: &[&str] = &[
-    "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
-    "been", "before", "being", "both", "but", "by", "can", "could", "did", "do", "does", "doing",
-    "each", "for", "from", "had", "has", "have", "having", "he", "her", "here", "hers", "him",
-    "his", "how", "i", "if", "im", "in", "into", "is", "it", "its", "itself", "ive", "just", "me",
-    "might", "more", "most", "must", "my", "myself", "of", "on", "once", "only", "or", "other",
-    "our", "ours", "out", "over", "own", "really", "she", "should", "so", "some", "such", "than",
-    "that", "thats", "the", "their", "them", "then", "there", "these", "they", "this", "those",
-    "through", "to", "too", "up", "us", "very", "was", "we", "were", "weve", "what", "when",
-    "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your",
-    "youre", "yours",
-];
-
 /// Whether a normalised word is a stop word.
 pub fn is_stop_word(norm: &str) -> bool {
-    STOP_WORDS.binary_search(&norm).is_ok()
+    lexicon::STOP_WORDS.binary_search(&norm).is_ok()
 }
 
 /// Shared stemmer and splitting rules, so answers and phrases are normalised identically.
@@ -119,9 +106,9 @@ mod tests {
 
     #[test]
     fn stop_word_list_is_sorted_for_binary_search() {
-        let mut sorted = STOP_WORDS.to_vec();
+        let mut sorted = lexicon::STOP_WORDS.to_vec();
         sorted.sort_unstable();
-        assert_eq!(sorted, STOP_WORDS);
+        assert_eq!(sorted, lexicon::STOP_WORDS);
     }
 
     #[test]
