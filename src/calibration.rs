@@ -202,6 +202,9 @@ pub struct SplitReport {
     pub phrases_now: Confusion,
     /// Today's rule with the meaning model.
     pub meaning_now: Confusion,
+    /// The same, on `plain` answers only: how much of a strong answer in everyday words,
+    /// without the rubric's phrases, the meaning stage finds.
+    pub plain_now: Confusion,
     /// Overall scores by answer kind.
     pub medians: BTreeMap<String, f64>,
     /// Share of (strong, twin) pairs of the same prompt where the strong answer scores higher.
@@ -363,6 +366,11 @@ pub fn bench(
                 with_meaning.coverage.concepts[i].hit,
                 negated_answer,
             );
+            if answer.kind == "plain" {
+                report
+                    .plain_now
+                    .add(labelled, with_meaning.coverage.concepts[i].hit, false);
+            }
         }
         scores
             .entry(answer.split.clone())
@@ -590,6 +598,10 @@ pub fn render(bench: &ScoringBench) -> String {
                 c.covered_by_negation
             ));
         }
+        out.push_str(&format!(
+            "concepts found in plain answers (recall): {:.2}\n",
+            r.plain_now.recall()
+        ));
         let medians: Vec<String> = r
             .medians
             .iter()

@@ -137,6 +137,10 @@ struct ScoringBenchArgs {
     /// words per window, to compare the two.
     #[arg(long, value_name = "sentences|N")]
     windows: Option<String>,
+    /// Compare each concept with its first `means` sentence only, not its `also_means`
+    /// paraphrases, to measure what they add.
+    #[arg(long)]
+    one_means: bool,
     /// List every answer's score and each concept's credit and backing instead; KIND
     /// (strong, weak, reciting, negated, hedged) narrows the list.
     #[arg(long, value_name = "KIND", num_args = 0..=1, default_missing_value = "all")]
@@ -523,6 +527,7 @@ fn scoring_bench(env: &Env, args: ScoringBenchArgs) -> Result<()> {
         sweep,
         text,
         windows,
+        one_means,
         answers,
         split,
         json,
@@ -536,7 +541,12 @@ fn scoring_bench(env: &Env, args: ScoringBenchArgs) -> Result<()> {
         }
     };
     let dir = dir.as_path();
-    let bank = load_bank(env)?;
+    let mut bank = load_bank(env)?;
+    if one_means {
+        for concept in bank.prompts.iter_mut().flat_map(|p| &mut p.rubric.concepts) {
+            concept.also_means.clear();
+        }
+    }
     let mut set = if text {
         CalibrationSet::load(dir)?.with_written_text().only("text")
     } else {

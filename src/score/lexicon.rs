@@ -299,7 +299,14 @@ pub const NUMBER_WORDS: &[&str] = &[
     "ten",
     "eleven",
     "twelve",
+    "zero",
+    "thirteen",
+    "fourteen",
     "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
     "twenty",
     "thirty",
     "forty",
@@ -733,4 +740,11 @@ pub const LINKING_WORDS: &[&str] = &[
     "that",
     "thats",
     "as",
+];
+
+/// Words Whisper or a speaker capitalises that are no names: "OK", "Um", greetings, titles.
+pub const NOT_NAMES: &[&str] = &[
+    "ok", "okay", "um", "uh", "er", "erm", "hmm", "ah", "oh", "yeah", "yes", "no", "so", "hi",
+    "hey", "hello", "mr", "mrs", "ms", "dr", "sir", "madam", "thanks", "please", "well", "right",
+    "anyway", "alright",
 ];

@@ -70,14 +70,20 @@ pub fn find(tokens: &[Token], words: &[&str], topic: &[String]) -> Vec<Specific>
     found
 }
 
-/// A capitalised word that does not open a sentence, or an acronym; never "I".
+/// A name: an acronym, or a capitalised word that does not open a sentence or a quote. A
+/// capital alone is not enough: "OK", "Um" and the other words Whisper capitalises out of
+/// habit are no names, and neither is a word the answer also says in lower case elsewhere
+/// ("Team" and "team"), since a name keeps its capital every time. Never "I".
 fn is_name(tokens: &[Token], words: &[&str], i: usize) -> bool {
     let token = &tokens[i];
     let Some(word) = words.get(token.word_index) else {
         return false;
     };
     let letters: String = word.chars().filter(|c| c.is_alphabetic()).collect();
-    if letters.len() < 2 || lexicon::FIRST_PERSON.contains(&token.norm.as_str()) {
+    if letters.len() < 2
+        || lexicon::FIRST_PERSON.contains(&token.norm.as_str())
+        || lexicon::NOT_NAMES.contains(&token.norm.as_str())
+    {
         return false;
     }
     // An acronym is a name even when it spells a small word ("IT", "US").
@@ -88,12 +94,20 @@ fn is_name(tokens: &[Token], words: &[&str], i: usize) -> bool {
         return false;
     }
     let capitalised = letters.chars().next().is_some_and(char::is_uppercase);
-    let opens_sentence = i == 0
+    let opens = i == 0
         || matches!(
             tokens[i - 1].punct_after,
             Some('.' | '?' | '!' | ':' | '\u{2014}')
-        );
-    capitalised && !opens_sentence
+        )
+        || word.starts_with(['"', '\u{201c}', '\'', '(']);
+    let said_in_lower_case = tokens.iter().any(|t| {
+        t.norm == token.norm
+            && words
+                .get(t.word_index)
+                .and_then(|w| w.chars().find(|c| c.is_alphabetic()))
+                .is_some_and(char::is_lowercase)
+    });
+    capitalised && !opens && !said_in_lower_case
 }
 
 /// A length of time with a word or a number before it that makes it one particular stretch.
@@ -183,6 +197,35 @@ mod tests {
             k.iter().all(|(_, kind)| *kind != SpecificKind::Name),
             "{k:?}"
         );
+    }
+
+    #[test]
+    fn a_capital_is_not_enough_for_a_name() {
+        assert!(kinds("and then, OK, we moved on").is_empty());
+        assert!(kinds("so Um we waited").is_empty());
+        let k = kinds("we asked the Team and the team said yes");
+        assert!(
+            k.iter().all(|(_, kind)| *kind != SpecificKind::Name),
+            "{k:?}"
+        );
+        let k = kinds("we asked Priya and Priya said yes");
+        assert!(k.contains(&("priya".into(), SpecificKind::Name)), "{k:?}");
+    }
+
+    #[test]
+    fn every_number_word_counts() {
+        for word in [
+            "zero",
+            "thirteen",
+            "fourteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+        ] {
+            let k = kinds(&format!("it took {word} attempts"));
+            assert_eq!(k, [(word.to_string(), SpecificKind::Number)], "{word}");
+        }
     }
 
     #[test]

@@ -421,8 +421,11 @@ pub const SCORECARD_FIELDS: &[&str] = &[
     "avoided",
     "specificity",
     "hedges",
+    "substance",
+    "topic",
     "weights",
     "overall",
     "feedback",
+    "findings",
     "transcript",
 ];
