@@ -252,6 +252,47 @@ pub struct ModelStatus {
     pub installed: Option<PathBuf>,
     /// Where the installed file was converted from, when `viva models import` wrote it.
     pub imported: Option<crate::import::Provenance>,
+    /// Whether this is the file viva transcribes with now (see [`ModelSearch::choose`]).
+    pub in_use: bool,
+}
+
+/// The Whisper model a command transcribes with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChosenModel {
+    /// The file to load.
+    pub path: PathBuf,
+    /// Its short name (`tiny.en`), or the file name for a file given with `--model`.
+    pub name: String,
+    /// The configured model this one stands in for, when that one is not installed.
+    pub instead_of: Option<String>,
+}
+
+impl ChosenModel {
+    /// The one line that says a stand-in is used, and how to get the configured model.
+    pub fn stand_in_note(&self) -> Option<String> {
+        let wanted = self.instead_of.as_deref()?;
+        let fix = match find_known(wanted) {
+            Some(_) => format!("`viva models fetch {wanted}` installs it"),
+            None => format!("point --model or VIVA_MODEL at ggml-{wanted}.bin to use it"),
+        };
+        Some(format!(
+            "model {wanted} is not installed; using {} ({}) instead; {fix}",
+            self.name,
+            self.path.display()
+        ))
+    }
+}
+
+/// How good an installed model is as a stand-in: later rows of [`KNOWN_MODELS`] are larger
+/// and transcribe better; a model in the configured one's language family (English-only or
+/// not) wins a tie of size; files viva does not know come last.
+fn stand_in_rank(name: &str, wanted: &str) -> (usize, bool) {
+    let position = KNOWN_MODELS
+        .iter()
+        .position(|m| m.name == name)
+        .map_or(0, |i| i + 1);
+    let same_family = name.ends_with(".en") == normalize_name(wanted).ends_with(".en");
+    (position, same_family)
 }
 
 impl ModelSearch {
@@ -280,6 +321,53 @@ impl ModelSearch {
                 tried,
             }),
         }
+    }
+
+    /// The model to transcribe with: `name` when it is installed (or the explicit file), and
+    /// otherwise the best model that is installed, so a working installation never refuses
+    /// to run because the configured default was never downloaded. Only when no model at all
+    /// is installed is it [`ModelError::NotFound`] for `name`.
+    pub fn choose(&self, name: &str) -> Result<ChosenModel, ModelError> {
+        let not_found = match self.resolve(name) {
+            Ok(path) => {
+                let name = match &self.explicit {
+                    Some(_) => path
+                        .file_name()
+                        .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
+                    None => normalize_name(name).to_string(),
+                };
+                return Ok(ChosenModel {
+                    path,
+                    name,
+                    instead_of: None,
+                });
+            }
+            Err(e @ ModelError::NotFound { .. }) => e,
+            Err(e) => return Err(e),
+        };
+        let best = self
+            .list()
+            .into_iter()
+            .filter_map(|m| m.installed.clone().map(|path| (m, path)))
+            .max_by_key(|(m, _)| stand_in_rank(&m.name, name));
+        match best {
+            Some((model, path)) => Ok(ChosenModel {
+                path,
+                name: model.name,
+                instead_of: Some(normalize_name(name).to_string()),
+            }),
+            None => Err(not_found),
+        }
+    }
+
+    /// [`ModelSearch::list`] with the model [`ModelSearch::choose`] picks for `name` marked.
+    pub fn list_marking(&self, name: &str) -> Vec<ModelStatus> {
+        let chosen = self.choose(name).ok().map(|c| c.path);
+        let mut rows = self.list();
+        for row in &mut rows {
+            row.in_use = chosen.is_some() && row.installed == chosen;
+        }
+        rows
     }
 
     fn candidates<'a>(&'a self, name: &str) -> impl Iterator<Item = PathBuf> + 'a {
@@ -311,6 +399,7 @@ impl ModelSearch {
                     known: true,
                     imported: installed.as_deref().and_then(crate::import::provenance),
                     installed,
+                    in_use: false,
                 }
             })
             .collect();
@@ -345,6 +434,7 @@ impl ModelSearch {
                     known: false,
                     imported: crate::import::provenance(&entry.path()),
                     installed: Some(entry.path()),
+                    in_use: false,
                 });
             }
         }
@@ -362,6 +452,9 @@ pub fn render_list(models: &[ModelStatus]) -> String {
             let mut label = m.name.clone();
             if m.name == DEFAULT_MODEL {
                 label.push_str(" (default)");
+            }
+            if m.in_use {
+                label.push_str(" (in use)");
             }
             if m.imported.is_some() {
                 label.push_str(" (imported)");
