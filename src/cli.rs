@@ -104,6 +104,12 @@ enum Command {
     },
     /// Open the running daemon's review page in the browser, signed in.
     Open,
+    /// Check the installation: models, voice, sound devices, daemon, VIVA_HOME; each problem
+    /// with the command that fixes it.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
     /// How fast this machine scores: which installed model can run live, or one answer's
     /// batch and streaming latency.
     Bench {
@@ -230,6 +236,8 @@ enum ModelsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Where models are installed: $VIVA_HOME/models (scripts/install-models puts them there).
+    Dir,
     /// Download ggml-NAME.bin into $VIVA_HOME/models, verifying its SHA-1.
     Fetch {
         /// A model name such as base.en or tiny.en.
@@ -298,6 +306,19 @@ pub fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Open => open_page(&env),
+        Command::Doctor { json } => {
+            let report = crate::doctor::examine(&env);
+            if json {
+                print_json(&report)?;
+            } else {
+                print(&crate::doctor::render(&report))?;
+            }
+            Ok(if report.usable() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Ask { id, answers } => {
             let bank = load_bank(&env)?;
             let prompt = bank.prompt(&id)?.clone();
@@ -810,13 +831,14 @@ fn prompts(env: &Env, cmd: PromptsCommand) -> Result<ExitCode> {
 fn models_cmd(env: &Env, cmd: ModelsCommand) -> Result<ExitCode> {
     match cmd {
         ModelsCommand::List { json } => {
-            let list = env.model_search().list();
+            let list = env.model_search().list_marking(&env.config.model.name);
             if json {
                 print_json(&list)?;
             } else {
                 print(&models::render_list(&list))?;
             }
         }
+        ModelsCommand::Dir => print(&env.models_dir().display().to_string())?,
         ModelsCommand::Fetch { name, from } => {
             let dest = env.models_dir();
             let show_progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
