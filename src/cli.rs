@@ -423,23 +423,25 @@ fn load_bank(env: &Env) -> Result<Bank> {
     })
 }
 
-/// Opens the review page of the daemon for this `VIVA_HOME` with its token. Without a browser
-/// the address is printed instead: that is not a failure.
+/// Opens the review page of the daemon for this `VIVA_HOME` through a one-time sign-in
+/// address (the browser's command line is readable by every local user; the token must not be
+/// on it). Without a browser the address is printed instead: that is not a failure.
 fn open_page(env: &Env) -> Result<ExitCode> {
-    let info = crate::serve::discovery::find(&env.home).ok_or_else(|| {
+    let daemon = crate::serve::Client::connect(&env.home)?.ok_or_else(|| {
         anyhow::anyhow!(
             "no viva serve is running for {}; start it with `viva serve`, then `viva open`",
             env.home.display()
         )
     })?;
-    let url = info.page_url();
+    let url = daemon.sign_in_link()?;
     match browser::open(&url) {
         Opened::By(command) => eprintln!("viva: opened the review page with {command}"),
         Opened::NoBrowser { tried } => {
             print(&url)?;
             eprintln!(
-                "viva: no browser could be started (tried {}); open the address above, or set BROWSER",
-                tried.join(", ")
+                "viva: no browser could be started (tried {}); open the address above within {} s (it works once), or set BROWSER",
+                tried.join(", "),
+                crate::serve::SIGN_IN_CODE_SECONDS
             );
         }
     }
