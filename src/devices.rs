@@ -230,7 +230,8 @@ fn build_input(
 
 /// The stream's error callback. An error on an input stream means the device is gone (pulled,
 /// or its sound server stopped it): no sample will come again, so the answer ends here with
-/// what was recorded, which is already on disk. Said once, though the host repeats it.
+/// what was recorded, which is already on disk, and the round ends the session as interrupted.
+/// Said once, though the host repeats it.
 fn device_lost(
     name: &str,
     input: listen::InputEnder,
@@ -240,7 +241,7 @@ fn device_lost(
     move |err| {
         if !failed.swap(true, Ordering::AcqRel) {
             eprintln!(
-                "viva: the microphone ({name}) stopped: {err}; the answer ends here and what was said is kept"
+                "viva: the microphone ({name}) stopped: {err}; the answer ends here and what was said is kept; the session ends, marked interrupted"
             );
             input.finish();
         }
