@@ -266,7 +266,10 @@ fn viva_open_hands_the_browser_a_one_time_address_never_the_token() {
     // The browser's command line, readable by any local user with `ps`, holds a one-time code.
     let prefix = format!("http://127.0.0.1:{}/auth?once=", d.port);
     assert!(url.starts_with(&prefix), "{url}");
-    assert!(!url.contains(&d.token), "the token is on the command line: {url}");
+    assert!(
+        !url.contains(&d.token),
+        "the token is on the command line: {url}"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("opened the review page"));
     // The address signs the browser in, once.
     let (status, cookie) = status_and_cookie(&url, &[]);
@@ -300,7 +303,11 @@ fn viva_open_without_a_browser_prints_the_address_and_says_so() {
         "{printed}"
     );
     assert!(!printed.contains(&d.token), "{printed}");
-    assert_eq!(status_and_cookie(&printed, &[]).0, 303, "the printed address signs in");
+    assert_eq!(
+        status_and_cookie(&printed, &[]).0,
+        303,
+        "the printed address signs in"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no browser could be started"), "{stderr}");
     assert!(stderr.contains("/nonexistent/browser"), "{stderr}");

@@ -171,8 +171,11 @@ pub async fn sign_in_link(State(state): State<Arc<AppState>>) -> Response {
             codes.push((code.clone(), until));
         }
         Err(_) => {
-            return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "sign-in codes unavailable")
-                .into_response()
+            return ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "sign-in codes unavailable",
+            )
+            .into_response()
         }
     }
     axum::Json(serde_json::json!({
