@@ -384,7 +384,7 @@ fn input(env: &Env) -> Check {
         return Check::problem(
             "input",
             Status::Warn,
-            format!("{opened}, but no sound arrived in {LISTEN_SECONDS:.0} s"),
+            format!("{opened}, but no sound arrived in 5 s"),
             "check the microphone is not muted or taken (`viva devices` lists the inputs; --device NAME picks one)",
         );
     }

@@ -59,12 +59,20 @@ pub struct HeardLevel {
 }
 
 impl LiveInput {
-    /// Takes whatever the input delivers for `seconds` and measures its level.
+    /// Measures the level of `seconds` of what the input delivers, counted from its first
+    /// samples (a sound server can take a while to start a stream), waiting at most
+    /// `FIRST_SAMPLES_WAIT` for those.
     pub fn listen_for(&mut self, seconds: f64) -> HeardLevel {
-        let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+        const FIRST_SAMPLES_WAIT: Duration = Duration::from_secs(5);
+        let mut deadline = Instant::now() + FIRST_SAMPLES_WAIT;
+        let mut started = false;
         let (mut count, mut sum_squares, mut peak) = (0u64, 0f64, 0f32);
         let mut ended = false;
         while Instant::now() < deadline {
+            if !started && !self.samples.is_empty() {
+                started = true;
+                deadline = Instant::now() + Duration::from_secs_f64(seconds);
+            }
             let available = self.samples.slots();
             if let Ok(chunk) = self.samples.read_chunk(available) {
                 for sample in chunk.into_iter() {

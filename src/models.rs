@@ -453,13 +453,13 @@ pub fn render_list(models: &[ModelStatus]) -> String {
             if m.name == DEFAULT_MODEL {
                 label.push_str(" (default)");
             }
-            if m.in_use {
-                label.push_str(" (in use)");
-            }
             if m.imported.is_some() {
                 label.push_str(" (imported)");
             } else if !m.known {
                 label.push_str(" (custom)");
+            }
+            if m.in_use {
+                label.push_str(" (in use)");
             }
             label
         })
