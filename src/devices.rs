@@ -307,7 +307,15 @@ pub fn play(samples: &[f32], rate: u32) -> Result<bool> {
             }
             position_cb.store(at, Ordering::Relaxed);
         },
-        |err| eprintln!("viva: speaker error: {err}"),
+        // The host repeats a failing call's error on every period: said once.
+        {
+            let said = AtomicBool::new(false);
+            move |err| {
+                if !said.swap(true, Ordering::Relaxed) {
+                    eprintln!("viva: speaker error: {err}");
+                }
+            }
+        },
         None,
     )?;
     stream.play()?;

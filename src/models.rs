@@ -948,6 +948,69 @@ mod tests {
         );
     }
 
+    /// A search over one fresh directory holding `ggml-NAME.bin` for each of `names`.
+    fn search_with(names: &[&str]) -> (tempfile::TempDir, ModelSearch) {
+        let root = tempfile::tempdir().expect("tempdir");
+        for name in names {
+            fs::write(root.path().join(file_name_for(name)), b"m").expect("write");
+        }
+        let search = ModelSearch {
+            explicit: None,
+            dirs: vec![root.path().to_owned()],
+        };
+        (root, search)
+    }
+
+    #[test]
+    fn the_configured_model_is_chosen_when_installed_with_no_note() {
+        let (_root, search) = search_with(&["tiny.en", "base.en"]);
+        let chosen = search.choose("base.en").expect("installed");
+        assert_eq!((chosen.name.as_str(), chosen.instead_of), ("base.en", None));
+        assert_eq!(chosen.stand_in_note(), None);
+    }
+
+    #[test]
+    fn the_largest_installed_model_stands_in_and_says_how_to_get_the_configured_one() {
+        let (_root, search) = search_with(&["tiny.en", "base", "mine"]);
+        let chosen = search.choose("base.en").expect("a stand-in");
+        assert_eq!(chosen.name, "base");
+        assert_eq!(chosen.instead_of.as_deref(), Some("base.en"));
+        let note = chosen.stand_in_note().expect("a note");
+        assert!(
+            note.starts_with("model base.en is not installed; using base ("),
+            "{note}"
+        );
+        assert!(note.contains("`viva models fetch base.en` installs it"), "{note}");
+    }
+
+    #[test]
+    fn a_stand_in_of_the_same_language_family_wins_a_tie_of_size() {
+        let (_root, search) = search_with(&["tiny", "tiny.en"]);
+        assert_eq!(search.choose("base.en").unwrap().name, "tiny.en");
+        assert_eq!(search.choose("base").unwrap().name, "tiny");
+    }
+
+    #[test]
+    fn with_nothing_installed_the_configured_model_is_not_found() {
+        let (_root, search) = search_with(&[]);
+        assert!(matches!(
+            search.choose("base.en"),
+            Err(ModelError::NotFound { name, .. }) if name == "base.en"
+        ));
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_never_replaced_by_a_stand_in() {
+        let (root, mut search) = search_with(&["tiny.en"]);
+        search.explicit = Some(root.path().join("gone.bin"));
+        assert!(matches!(
+            search.choose("base.en"),
+            Err(ModelError::ExplicitNotFound { .. })
+        ));
+        let rows = search.list_marking("base.en");
+        assert!(rows.iter().all(|r| !r.in_use));
+    }
+
     #[test]
     fn resolve_explicit_path_wins_and_must_exist() {
         let root = tempfile::tempdir().expect("tempdir");
