@@ -283,16 +283,14 @@ impl ChosenModel {
     }
 }
 
-/// How good an installed model is as a stand-in: later rows of [`KNOWN_MODELS`] are larger
-/// and transcribe better; a model in the configured one's language family (English-only or
-/// not) wins a tie of size; files viva does not know come last.
-fn stand_in_rank(name: &str, wanted: &str) -> (usize, bool) {
-    let position = KNOWN_MODELS
-        .iter()
-        .position(|m| m.name == name)
-        .map_or(0, |i| i + 1);
+/// How good an installed model is as a stand-in: a larger model transcribes better; a model
+/// of the configured one's language family (English-only or not) wins a tie of size; files
+/// viva does not know come last.
+fn stand_in_rank(name: &str, wanted: &str) -> (u64, bool, usize) {
+    let known = KNOWN_MODELS.iter().position(|m| m.name == name);
+    let size = known.map_or(0, |i| KNOWN_MODELS[i].approx_mib);
     let same_family = name.ends_with(".en") == normalize_name(wanted).ends_with(".en");
-    (position, same_family)
+    (size, same_family, known.map_or(0, |i| i + 1))
 }
 
 impl ModelSearch {
@@ -965,7 +963,10 @@ mod tests {
     fn the_configured_model_is_chosen_when_installed_with_no_note() {
         let (_root, search) = search_with(&["tiny.en", "base.en"]);
         let chosen = search.choose("base.en").expect("installed");
-        assert_eq!((chosen.name.as_str(), chosen.instead_of), ("base.en", None));
+        assert_eq!(
+            (chosen.name.as_str(), chosen.instead_of.as_deref()),
+            ("base.en", None)
+        );
         assert_eq!(chosen.stand_in_note(), None);
     }
 
@@ -980,7 +981,10 @@ mod tests {
             note.starts_with("model base.en is not installed; using base ("),
             "{note}"
         );
-        assert!(note.contains("`viva models fetch base.en` installs it"), "{note}");
+        assert!(
+            note.contains("`viva models fetch base.en` installs it"),
+            "{note}"
+        );
     }
 
     #[test]
