@@ -104,6 +104,12 @@ enum Command {
     },
     /// Open the running daemon's review page in the browser, signed in.
     Open,
+    /// Check the installation: models, voice, sound devices, daemon, VIVA_HOME; each problem
+    /// with the command that fixes it.
+    Doctor {
+        #[arg(long)]
+        json: bool,
+    },
     /// How fast this machine scores: which installed model can run live, or one answer's
     /// batch and streaming latency.
     Bench {
@@ -238,6 +244,8 @@ enum ModelsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Where models are installed: $VIVA_HOME/models (scripts/install-models puts them there).
+    Dir,
     /// Download ggml-NAME.bin into $VIVA_HOME/models, verifying its SHA-1.
     Fetch {
         /// A model name such as base.en or tiny.en.
@@ -306,6 +314,19 @@ pub fn run() -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Open => open_page(&env),
+        Command::Doctor { json } => {
+            let report = crate::doctor::examine(&env);
+            if json {
+                print_json(&report)?;
+            } else {
+                print(&crate::doctor::render(&report))?;
+            }
+            Ok(if report.usable() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Command::Ask { id, answers } => {
             let bank = load_bank(&env)?;
             let prompt = bank.prompt(&id)?.clone();
@@ -410,23 +431,25 @@ fn load_bank(env: &Env) -> Result<Bank> {
     })
 }
 
-/// Opens the review page of the daemon for this `VIVA_HOME` with its token. Without a browser
-/// the address is printed instead: that is not a failure.
+/// Opens the review page of the daemon for this `VIVA_HOME` through a one-time sign-in
+/// address (the browser's command line is readable by every local user; the token must not be
+/// on it). Without a browser the address is printed instead: that is not a failure.
 fn open_page(env: &Env) -> Result<ExitCode> {
-    let info = crate::serve::discovery::find(&env.home).ok_or_else(|| {
+    let daemon = crate::serve::Client::connect(&env.home)?.ok_or_else(|| {
         anyhow::anyhow!(
             "no viva serve is running for {}; start it with `viva serve`, then `viva open`",
             env.home.display()
         )
     })?;
-    let url = info.page_url();
+    let url = daemon.sign_in_link()?;
     match browser::open(&url) {
         Opened::By(command) => eprintln!("viva: opened the review page with {command}"),
         Opened::NoBrowser { tried } => {
             print(&url)?;
             eprintln!(
-                "viva: no browser could be started (tried {}); open the address above, or set BROWSER",
-                tried.join(", ")
+                "viva: no browser could be started (tried {}); open the address above within {} s (it works once), or set BROWSER",
+                tried.join(", "),
+                crate::serve::SIGN_IN_CODE_SECONDS
             );
         }
     }
@@ -833,13 +856,14 @@ fn prompts(env: &Env, cmd: PromptsCommand) -> Result<ExitCode> {
 fn models_cmd(env: &Env, cmd: ModelsCommand) -> Result<ExitCode> {
     match cmd {
         ModelsCommand::List { json } => {
-            let list = env.model_search().list();
+            let list = env.model_search().list_marking(&env.config.model.name);
             if json {
                 print_json(&list)?;
             } else {
                 print(&models::render_list(&list))?;
             }
         }
+        ModelsCommand::Dir => print(&env.models_dir().display().to_string())?,
         ModelsCommand::Fetch { name, from } => {
             let dest = env.models_dir();
             let show_progress = std::io::IsTerminal::is_terminal(&std::io::stderr());

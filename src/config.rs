@@ -133,6 +133,17 @@ impl Env {
         }
     }
 
+    /// The Whisper model to transcribe with: the configured one, or the best installed one in
+    /// its place, which is said once, on stderr, the first time a command asks.
+    pub fn whisper_model(&self) -> Result<crate::models::ChosenModel, crate::models::ModelError> {
+        static SAID: std::sync::Once = std::sync::Once::new();
+        let chosen = self.model_search().choose(&self.config.model.name)?;
+        if let Some(note) = chosen.stand_in_note() {
+            SAID.call_once(|| eprintln!("viva: {note}"));
+        }
+        Ok(chosen)
+    }
+
     /// Where `viva models fetch` puts downloads.
     pub fn models_dir(&self) -> PathBuf {
         self.home.join("models")

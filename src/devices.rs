@@ -33,7 +33,7 @@ pub struct DeviceInfo {
 
 /// Every input and output device of the default host, defaults marked.
 pub fn list() -> Vec<DeviceInfo> {
-    let host = cpal::default_host();
+    let host = host();
     // By identifier: ALSA names its default device "Default Audio Device" on its own and
     // something else in the list, so names would never match.
     let default_in = host.default_input_device().and_then(|d| device_id(&d));
@@ -69,6 +69,18 @@ pub fn list() -> Vec<DeviceInfo> {
     devices
 }
 
+/// The default host, with the sound libraries' own error printing silenced first: viva
+/// explains a missing device itself, in one line.
+fn host() -> cpal::Host {
+    crate::quiet::sound_libraries();
+    cpal::default_host()
+}
+
+/// The name of the default output device, if there is one.
+pub fn default_output_name() -> Option<String> {
+    host().default_output_device().map(|d| d.to_string())
+}
+
 /// The host's identifier of a device, without the host's prefix.
 fn device_id(device: &cpal::Device) -> Option<String> {
     device.id().ok().map(|id| id.id().to_owned())
@@ -92,7 +104,7 @@ pub fn check_input(name: Option<&str>) -> Result<()> {
 }
 
 fn input_device(name: Option<&str>) -> Result<cpal::Device> {
-    let host = cpal::default_host();
+    let host = host();
     let Some(wanted) = name else {
         return host.default_input_device().ok_or_else(|| {
             anyhow!(
@@ -218,7 +230,8 @@ fn build_input(
 
 /// The stream's error callback. An error on an input stream means the device is gone (pulled,
 /// or its sound server stopped it): no sample will come again, so the answer ends here with
-/// what was recorded, which is already on disk. Said once, though the host repeats it.
+/// what was recorded, which is already on disk, and the round ends the session as interrupted.
+/// Said once, though the host repeats it.
 fn device_lost(
     name: &str,
     input: listen::InputEnder,
@@ -228,7 +241,7 @@ fn device_lost(
     move |err| {
         if !failed.swap(true, Ordering::AcqRel) {
             eprintln!(
-                "viva: the microphone ({name}) stopped: {err}; the answer ends here and what was said is kept"
+                "viva: the microphone ({name}) stopped: {err}; the answer ends here and what was said is kept; the session ends, marked interrupted"
             );
             input.finish();
         }
@@ -259,13 +272,13 @@ where
 
 /// Whether there is a device to play to.
 pub fn has_output() -> bool {
-    cpal::default_host().default_output_device().is_some()
+    host().default_output_device().is_some()
 }
 
 /// Plays 16 kHz mono audio on the default output device and returns when it has finished.
 /// Returns `Ok(false)` when there is no output device.
 pub fn play(samples: &[f32], rate: u32) -> Result<bool> {
-    let host = cpal::default_host();
+    let host = host();
     let Some(device) = host.default_output_device() else {
         return Ok(false);
     };
@@ -294,7 +307,15 @@ pub fn play(samples: &[f32], rate: u32) -> Result<bool> {
             }
             position_cb.store(at, Ordering::Relaxed);
         },
-        |err| eprintln!("viva: speaker error: {err}"),
+        // The host repeats a failing call's error on every period: said once.
+        {
+            let said = AtomicBool::new(false);
+            move |err| {
+                if !said.swap(true, Ordering::Relaxed) {
+                    eprintln!("viva: speaker error: {err}");
+                }
+            }
+        },
         None,
     )?;
     stream.play()?;

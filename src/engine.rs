@@ -92,12 +92,10 @@ impl Engine {
         Ok(self.transcriber.as_mut().expect("loaded just above"))
     }
 
-    /// The model file `--model`, `VIVA_MODEL` or the search directories point to.
+    /// The model file `--model`, `VIVA_MODEL` or the search directories point to; when the
+    /// configured model is not installed, the best one that is (`Env::whisper_model`).
     pub fn model_path(&self) -> Result<PathBuf> {
-        Ok(self
-            .env
-            .model_search()
-            .resolve(&self.env.config.model.name)?)
+        Ok(self.env.whisper_model()?.path)
     }
 
     /// Detects speech and transcribes it: what `viva transcribe` prints, and what the scoring

@@ -21,6 +21,8 @@
 //! - [`models`]: which Whisper models exist, where they are, downloading them.
 //! - [`import`]: converts a CTranslate2 (faster-whisper) Whisper model into a ggml file.
 //! - [`config`]: `VIVA_HOME`, `config.toml`, search paths.
+//! - [`doctor`]: `viva doctor`, every part of a working installation checked, with the fixes.
+//! - [`quiet`]: the sound libraries' own error printing kept off the terminal.
 //! - [`cli`]: the `viva` command line.
 
 pub mod answer_wav;
@@ -32,6 +34,7 @@ pub mod calibration;
 pub mod cli;
 pub mod config;
 pub mod devices;
+pub mod doctor;
 pub mod embed;
 pub mod engine;
 pub mod ggml;
@@ -40,6 +43,7 @@ pub mod listen;
 pub mod meaning;
 pub mod models;
 pub mod prosody;
+pub mod quiet;
 pub mod report;
 pub mod review;
 pub mod round;

@@ -45,6 +45,70 @@ pub struct LiveInput {
     _producer: Box<dyn Send>,
 }
 
+/// What a short listen to an input heard (`viva doctor`).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct HeardLevel {
+    /// Samples per channel that arrived.
+    pub frames: u64,
+    /// RMS level over everything heard, in dBFS (-120 for digital silence).
+    pub rms_db: f32,
+    /// Loudest sample, in dBFS.
+    pub peak_db: f32,
+    /// The input ended on its own (the device went away) before the time was up.
+    pub ended: bool,
+}
+
+impl LiveInput {
+    /// Measures the level of `seconds` of what the input delivers, counted from its first
+    /// samples (a sound server can take a while to start a stream), waiting at most
+    /// `FIRST_SAMPLES_WAIT` for those.
+    pub fn listen_for(&mut self, seconds: f64) -> HeardLevel {
+        const FIRST_SAMPLES_WAIT: Duration = Duration::from_secs(5);
+        let mut deadline = Instant::now() + FIRST_SAMPLES_WAIT;
+        let mut started = false;
+        let (mut count, mut sum_squares, mut peak) = (0u64, 0f64, 0f32);
+        let mut ended = false;
+        while Instant::now() < deadline {
+            if !started && !self.samples.is_empty() {
+                started = true;
+                deadline = Instant::now() + Duration::from_secs_f64(seconds);
+            }
+            let available = self.samples.slots();
+            if let Ok(chunk) = self.samples.read_chunk(available) {
+                for sample in chunk.into_iter() {
+                    let value = if sample.is_finite() { sample } else { 0.0 };
+                    count += 1;
+                    sum_squares += f64::from(value) * f64::from(value);
+                    peak = peak.max(value.abs());
+                }
+            }
+            if self.ended.load(Ordering::Acquire) && self.samples.is_empty() {
+                ended = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let db = |amplitude: f64| {
+            if amplitude > 1e-6 {
+                (20.0 * amplitude.log10()) as f32
+            } else {
+                -120.0
+            }
+        };
+        let rms = if count == 0 {
+            0.0
+        } else {
+            (sum_squares / count as f64).sqrt()
+        };
+        HeardLevel {
+            frames: count / u64::from(self.format.channels.max(1)),
+            rms_db: db(rms),
+            peak_db: db(f64::from(peak)),
+            ended,
+        }
+    }
+}
+
 /// The producer's end, handed to a cpal callback or a feeder thread.
 pub struct InputFeed {
     samples: rtrb::Producer<f32>,

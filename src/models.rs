@@ -252,6 +252,45 @@ pub struct ModelStatus {
     pub installed: Option<PathBuf>,
     /// Where the installed file was converted from, when `viva models import` wrote it.
     pub imported: Option<crate::import::Provenance>,
+    /// Whether this is the file viva transcribes with now (see [`ModelSearch::choose`]).
+    pub in_use: bool,
+}
+
+/// The Whisper model a command transcribes with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChosenModel {
+    /// The file to load.
+    pub path: PathBuf,
+    /// Its short name (`tiny.en`), or the file name for a file given with `--model`.
+    pub name: String,
+    /// The configured model this one stands in for, when that one is not installed.
+    pub instead_of: Option<String>,
+}
+
+impl ChosenModel {
+    /// The one line that says a stand-in is used, and how to get the configured model.
+    pub fn stand_in_note(&self) -> Option<String> {
+        let wanted = self.instead_of.as_deref()?;
+        let fix = match find_known(wanted) {
+            Some(_) => format!("`viva models fetch {wanted}` installs it"),
+            None => format!("point --model or VIVA_MODEL at ggml-{wanted}.bin to use it"),
+        };
+        Some(format!(
+            "model {wanted} is not installed; using {} ({}) instead; {fix}",
+            self.name,
+            self.path.display()
+        ))
+    }
+}
+
+/// How good an installed model is as a stand-in: a larger model transcribes better; a model
+/// of the configured one's language family (English-only or not) wins a tie of size; files
+/// viva does not know come last.
+fn stand_in_rank(name: &str, wanted: &str) -> (u64, bool, usize) {
+    let known = KNOWN_MODELS.iter().position(|m| m.name == name);
+    let size = known.map_or(0, |i| KNOWN_MODELS[i].approx_mib);
+    let same_family = name.ends_with(".en") == normalize_name(wanted).ends_with(".en");
+    (size, same_family, known.map_or(0, |i| i + 1))
 }
 
 impl ModelSearch {
@@ -280,6 +319,53 @@ impl ModelSearch {
                 tried,
             }),
         }
+    }
+
+    /// The model to transcribe with: `name` when it is installed (or the explicit file), and
+    /// otherwise the best model that is installed, so a working installation never refuses
+    /// to run because the configured default was never downloaded. Only when no model at all
+    /// is installed is it [`ModelError::NotFound`] for `name`.
+    pub fn choose(&self, name: &str) -> Result<ChosenModel, ModelError> {
+        let not_found = match self.resolve(name) {
+            Ok(path) => {
+                let name = match &self.explicit {
+                    Some(_) => path
+                        .file_name()
+                        .map_or_else(String::new, |f| f.to_string_lossy().into_owned()),
+                    None => normalize_name(name).to_string(),
+                };
+                return Ok(ChosenModel {
+                    path,
+                    name,
+                    instead_of: None,
+                });
+            }
+            Err(e @ ModelError::NotFound { .. }) => e,
+            Err(e) => return Err(e),
+        };
+        let best = self
+            .list()
+            .into_iter()
+            .filter_map(|m| m.installed.clone().map(|path| (m, path)))
+            .max_by_key(|(m, _)| stand_in_rank(&m.name, name));
+        match best {
+            Some((model, path)) => Ok(ChosenModel {
+                path,
+                name: model.name,
+                instead_of: Some(normalize_name(name).to_string()),
+            }),
+            None => Err(not_found),
+        }
+    }
+
+    /// [`ModelSearch::list`] with the model [`ModelSearch::choose`] picks for `name` marked.
+    pub fn list_marking(&self, name: &str) -> Vec<ModelStatus> {
+        let chosen = self.choose(name).ok().map(|c| c.path);
+        let mut rows = self.list();
+        for row in &mut rows {
+            row.in_use = chosen.is_some() && row.installed == chosen;
+        }
+        rows
     }
 
     fn candidates<'a>(&'a self, name: &str) -> impl Iterator<Item = PathBuf> + 'a {
@@ -311,6 +397,7 @@ impl ModelSearch {
                     known: true,
                     imported: installed.as_deref().and_then(crate::import::provenance),
                     installed,
+                    in_use: false,
                 }
             })
             .collect();
@@ -345,6 +432,7 @@ impl ModelSearch {
                     known: false,
                     imported: crate::import::provenance(&entry.path()),
                     installed: Some(entry.path()),
+                    in_use: false,
                 });
             }
         }
@@ -367,6 +455,9 @@ pub fn render_list(models: &[ModelStatus]) -> String {
                 label.push_str(" (imported)");
             } else if !m.known {
                 label.push_str(" (custom)");
+            }
+            if m.in_use {
+                label.push_str(" (in use)");
             }
             label
         })
@@ -853,6 +944,75 @@ mod tests {
             search.resolve("ggml-tiny.bin").expect("file-name form"),
             first.join("ggml-tiny.bin")
         );
+    }
+
+    /// A search over one fresh directory holding `ggml-NAME.bin` for each of `names`.
+    fn search_with(names: &[&str]) -> (tempfile::TempDir, ModelSearch) {
+        let root = tempfile::tempdir().expect("tempdir");
+        for name in names {
+            fs::write(root.path().join(file_name_for(name)), b"m").expect("write");
+        }
+        let search = ModelSearch {
+            explicit: None,
+            dirs: vec![root.path().to_owned()],
+        };
+        (root, search)
+    }
+
+    #[test]
+    fn the_configured_model_is_chosen_when_installed_with_no_note() {
+        let (_root, search) = search_with(&["tiny.en", "base.en"]);
+        let chosen = search.choose("base.en").expect("installed");
+        assert_eq!(
+            (chosen.name.as_str(), chosen.instead_of.as_deref()),
+            ("base.en", None)
+        );
+        assert_eq!(chosen.stand_in_note(), None);
+    }
+
+    #[test]
+    fn the_largest_installed_model_stands_in_and_says_how_to_get_the_configured_one() {
+        let (_root, search) = search_with(&["tiny.en", "base", "mine"]);
+        let chosen = search.choose("base.en").expect("a stand-in");
+        assert_eq!(chosen.name, "base");
+        assert_eq!(chosen.instead_of.as_deref(), Some("base.en"));
+        let note = chosen.stand_in_note().expect("a note");
+        assert!(
+            note.starts_with("model base.en is not installed; using base ("),
+            "{note}"
+        );
+        assert!(
+            note.contains("`viva models fetch base.en` installs it"),
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn a_stand_in_of_the_same_language_family_wins_a_tie_of_size() {
+        let (_root, search) = search_with(&["tiny", "tiny.en"]);
+        assert_eq!(search.choose("base.en").unwrap().name, "tiny.en");
+        assert_eq!(search.choose("base").unwrap().name, "tiny");
+    }
+
+    #[test]
+    fn with_nothing_installed_the_configured_model_is_not_found() {
+        let (_root, search) = search_with(&[]);
+        assert!(matches!(
+            search.choose("base.en"),
+            Err(ModelError::NotFound { name, .. }) if name == "base.en"
+        ));
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_never_replaced_by_a_stand_in() {
+        let (root, mut search) = search_with(&["tiny.en"]);
+        search.explicit = Some(root.path().join("gone.bin"));
+        assert!(matches!(
+            search.choose("base.en"),
+            Err(ModelError::ExplicitNotFound { .. })
+        ));
+        let rows = search.list_marking("base.en");
+        assert!(rows.iter().all(|r| !r.in_use));
     }
 
     #[test]

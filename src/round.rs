@@ -474,6 +474,11 @@ impl<'a> Round<'a> {
             let card = self.score_and_keep(question, answer)?;
             let then = if end == AnswerEnd::Quit {
                 Then::End(SessionStatus::Quit)
+            } else if end == AnswerEnd::InputEnded && self.source.is_microphone() {
+                // A microphone's input only ends when the device is gone: the answer it held
+                // is kept and scored, and the session ends now rather than failing to open
+                // it for the next question (devices::device_lost has said so, once).
+                Then::End(SessionStatus::Interrupted)
             } else if wants_another_try(question, &card, attempt) {
                 Then::Again {
                     replay_question: true,
@@ -733,6 +738,11 @@ impl AnswerSource {
             options.inputs.iter().cloned().collect(),
             options.realtime,
         ))
+    }
+
+    /// Whether answers come from a microphone (whose input ends only when it is gone).
+    fn is_microphone(&self) -> bool {
+        matches!(self, AnswerSource::Microphone(_))
     }
 
     /// Whether the recordings given with `--input` have all been used.

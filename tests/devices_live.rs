@@ -542,6 +542,49 @@ fn a_microphone_that_disappears_mid_answer_ends_it_and_keeps_what_was_said() {
 }
 
 #[test]
+fn a_microphone_that_disappears_in_a_drill_ends_the_session_as_interrupted_at_once() {
+    let live = Live::new();
+    let answer = live.answer("answer.wav", DECIDE_ANSWER);
+    let viva = live.spawn(&["drill", "two", "--tts", "none"]);
+    let player = live.speak_when_recording(1, &answer);
+    wait_for_voice(&live, 1, 2.6);
+    live.sound.pactl(&["unload-module", "module-null-sink"]);
+    let unplugged = Instant::now();
+    let (out, message) = finish(&live, viva, 120);
+    stop(player);
+    assert!(out.status.success(), "{message}");
+    // At once: the first answer is scored (tiny.en, a few seconds) and nothing more is tried.
+    assert!(
+        unplugged.elapsed() < Duration::from_secs(40),
+        "the drill took {:.0} s to end after the microphone went",
+        unplugged.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        message.matches("the microphone (").count(),
+        1,
+        "one message about the microphone: {message}"
+    );
+    assert!(message.contains("marked interrupted"), "{message}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("recommendation engine"),
+        "the second question is never asked: {stdout}"
+    );
+    let all_stderr = std::fs::read_to_string(live.sb.path("viva-stderr.log")).unwrap();
+    assert!(
+        !all_stderr.contains("ALSA lib"),
+        "no sound-library noise: {all_stderr}"
+    );
+
+    let session = live.review();
+    assert_eq!(session["status"], "interrupted", "{session}");
+    let answers = session["answers"].as_array().unwrap();
+    assert_eq!(answers.len(), 1, "{session}");
+    let transcript = transcript_of(&answers[0]);
+    assert!(transcript.contains("ownership"), "{transcript:?}");
+}
+
+#[test]
 fn the_level_meter_reports_the_voice_as_it_is_heard() {
     let live = Live::new();
     let answer = live.answer("answer.wav", DECIDE_ANSWER);

@@ -1,6 +1,6 @@
 //! The sentence encoder against a numpy reference, on meaning, and its installer.
 //!
-//! Needs the real model in `models/all-minilm-l6-v2/`; without it these tests fail and say how
+//! Needs the real model in `models/all-minilm-l6-v2/` or viva's data directory; without it these tests fail and say how
 //! to install it. The reference values come from `scripts/embed-reference.py`.
 
 use std::path::{Path, PathBuf};
@@ -9,15 +9,27 @@ use std::sync::OnceLock;
 use viva::embed::{self, cosine, install, EmbedError, SentenceEncoder, DIMENSIONS, MODEL_FILES};
 
 fn model_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("models")
-        .join(embed::MODEL_DIR_NAME);
-    assert!(
-        dir.join(embed::WEIGHTS_FILE).is_file(),
-        "the sentence-embedding model is not installed in {}; run scripts/install-models",
-        dir.display()
-    );
-    dir
+    // As tests/common looks for models (this file does not include it): the repository's
+    // models/ first, then viva's data directory, where scripts/install-models puts them.
+    let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("models")];
+    if let Ok(env) = viva::config::Env::resolve(None, None) {
+        dirs.push(env.models_dir());
+    }
+    let candidates: Vec<PathBuf> = dirs.iter().map(|d| d.join(embed::MODEL_DIR_NAME)).collect();
+    candidates
+        .iter()
+        .find(|d| d.join(embed::WEIGHTS_FILE).is_file())
+        .cloned()
+        .unwrap_or_else(|| {
+            panic!(
+                "the sentence-embedding model is not installed in {}; run scripts/install-models",
+                candidates
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            )
+        })
 }
 
 fn encoder() -> &'static SentenceEncoder {

@@ -680,6 +680,7 @@ fn request() -> impl Strategy<Value = Request> {
         query().prop_map(move |q| get(format!("/api/sessions?{q}"))),
         query().prop_map(move |q| get(format!("/api/history?{q}"))),
         query().prop_map(move |q| get(format!("/api/prompts?{q}"))),
+        query().prop_map(move |q| get(format!("/auth?{q}"))),
         url_piece().prop_map(move |id| get(format!("/api/sessions/{id}"))),
         (url_piece(), url_piece(), url_piece()).prop_map(move |(id, seq, which)| get(format!(
             "/api/sessions/{id}/answers/{seq}/{which}"

@@ -375,3 +375,110 @@ fn an_unknown_model_fails_listing_the_known_ones_and_leaves_nothing_behind() {
     assert!(err.contains("--model PATH"), "{err}");
     assert_nothing_left(&sb);
 }
+
+/// A sandbox whose `$VIVA_HOME/models` holds tiny.en (a weightless model of its shape) and
+/// not base.en, the configured default: a fresh installation after `scripts/install-models`.
+fn only_tiny_en_installed() -> Sandbox {
+    let sb = Sandbox::new();
+    let models = sb.home().join("models");
+    std::fs::create_dir_all(&models).unwrap();
+    std::fs::write(
+        models.join("ggml-tiny.en.bin"),
+        common::weightless_ggml_model(),
+    )
+    .unwrap();
+    sb
+}
+
+/// The stand-in line, for counting.
+const STAND_IN: &str = "model base.en is not installed; using tiny.en";
+
+#[test]
+fn an_installed_model_stands_in_for_a_configured_one_that_is_missing() {
+    let sb = only_tiny_en_installed();
+    let answer = sb.speak("answer.wav", "I took ownership of the launch.", 160);
+    std::fs::create_dir_all(sb.path("bank")).unwrap();
+    std::fs::write(sb.path("bank/test.toml"), common::TWO_PROMPT_BANK).unwrap();
+    // From a directory with no models/ of its own: viva looks in $VIVA_HOME/models.
+    let elsewhere = sb.path("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_viva"))
+        .args(["--prompts", sb.path("bank").to_str().unwrap()])
+        .args([
+            "score",
+            answer.to_str().unwrap(),
+            "--prompt",
+            "decide",
+            "--json",
+        ])
+        .env("VIVA_HOME", sb.home())
+        .env_remove("VIVA_MODEL")
+        .env_remove("VIVA_PROMPTS")
+        .current_dir(&elsewhere)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(stderr.matches(STAND_IN).count(), 1, "one line: {stderr}");
+    assert!(stderr.contains("viva models fetch base.en"), "{stderr}");
+    let card: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(card["prompt_id"], "decide");
+
+    // The list marks it as the one in use.
+    let list = sb.viva_json(&["models", "list", "--json"]);
+    let in_use: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["in_use"] == true)
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(in_use, ["tiny.en"]);
+    let table = sb.viva_ok(&["models", "list"]);
+    let tiny = table.lines().find(|l| l.starts_with("tiny.en ")).unwrap();
+    assert!(tiny.contains("(in use)"), "{table}");
+    assert!(!table.contains("base.en (default) (in use)"), "{table}");
+}
+
+#[test]
+fn serve_starts_on_the_installed_model_when_the_default_is_missing() {
+    let sb = only_tiny_en_installed();
+    let log = std::fs::File::create(sb.path("serve.log")).unwrap();
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_viva"))
+        .args(["serve", "--port", "0"])
+        .env("VIVA_HOME", sb.home())
+        .env_remove("VIVA_MODEL")
+        .env_remove("VIVA_PROMPTS")
+        .current_dir(sb.dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let started =
+        std::panic::catch_unwind(|| common::wait_for_serve_json(&sb.home(), daemon.id(), 60));
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let said = std::fs::read_to_string(sb.path("serve.log")).unwrap();
+    assert!(started.is_ok(), "viva serve did not start: {said}");
+    assert_eq!(said.matches(STAND_IN).count(), 1, "{said}");
+    assert!(said.contains("ggml-tiny.en.bin loaded"), "{said}");
+}
+
+#[test]
+fn the_configured_model_is_used_when_it_is_installed_and_no_line_is_said() {
+    let sb = only_tiny_en_installed();
+    std::fs::write(
+        sb.home().join("models/ggml-base.en.bin"),
+        common::weightless_ggml_model(),
+    )
+    .unwrap();
+    let list = sb.viva_json(&["models", "list", "--json"]);
+    let in_use: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["in_use"] == true)
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(in_use, ["base.en"]);
+}

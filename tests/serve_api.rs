@@ -243,7 +243,7 @@ fn viva_open(sb: &Sandbox, browser: &str, path: &Path) -> std::process::Output {
 }
 
 #[test]
-fn viva_open_hands_the_browser_the_running_daemons_tokened_address() {
+fn viva_open_hands_the_browser_a_one_time_address_never_the_token() {
     let sb = Sandbox::new();
     let d = Daemon::start(&sb);
     let opened = sb.path("opened.txt");
@@ -263,15 +263,25 @@ fn viva_open_hands_the_browser_the_running_daemons_tokened_address() {
         String::from_utf8_lossy(&out.stderr)
     );
     let url = std::fs::read_to_string(&opened).expect("the browser was started");
-    assert_eq!(
-        url,
-        format!("http://127.0.0.1:{}/auth?token={}", d.port, d.token)
+    // The browser's command line, readable by any local user with `ps`, holds a one-time code.
+    let prefix = format!("http://127.0.0.1:{}/auth?once=", d.port);
+    assert!(url.starts_with(&prefix), "{url}");
+    assert!(
+        !url.contains(&d.token),
+        "the token is on the command line: {url}"
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("opened the review page"));
-    // The address signs the browser in.
+    // The address signs the browser in, once.
     let (status, cookie) = status_and_cookie(&url, &[]);
     assert_eq!(status, 303);
     assert!(cookie.is_some_and(|c| c.contains(&d.token)));
+    let (status, cookie) = status_and_cookie(&url, &[]);
+    assert_eq!((status, cookie), (401, None), "a used address is refused");
+    // A code that was never issued, and one for another daemon, are refused too.
+    let (status, _) = status_and_cookie(&format!("{prefix}{}", d.token), &[]);
+    assert_eq!(status, 401);
+    // Minting one needs the token.
+    assert_eq!(raw_status(&d.url("/api/sign-in-links"), &[], true), 401);
 }
 
 #[test]
@@ -287,9 +297,16 @@ fn viva_open_without_a_browser_prints_the_address_and_says_so() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let printed = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        printed.starts_with(&format!("http://127.0.0.1:{}/auth?once=", d.port)),
+        "{printed}"
+    );
+    assert!(!printed.contains(&d.token), "{printed}");
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        format!("http://127.0.0.1:{}/auth?token={}", d.port, d.token)
+        status_and_cookie(&printed, &[]).0,
+        303,
+        "the printed address signs in"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no browser could be started"), "{stderr}");

@@ -79,6 +79,13 @@ impl VarHeader {
 pub enum ReadError {
     /// The stream ended inside a record.
     Truncated,
+    /// A record claims more bytes than the rest of the stream holds (checked before any
+    /// allocation): a cut file, or a lying header.
+    Short {
+        name: String,
+        claimed: usize,
+        left: u64,
+    },
     /// A record makes no sense (bad dtype, sizes that disagree, an unknown version...).
     Corrupt(String),
     Io(io::Error),
@@ -97,7 +104,9 @@ impl From<io::Error> for ReadError {
 /// Reads the records of one model.bin in order; each header must be followed by exactly one
 /// [`Reader::read_data`] or [`Reader::skip_data`].
 pub struct Reader<R> {
-    input: R,
+    input: Counted<R>,
+    /// The stream's length, when known: no record may claim more bytes than are left.
+    length: Option<u64>,
     version: u32,
     /// The spec name, e.g. `WhisperSpec`; empty before binary version 2.
     pub spec: String,
@@ -105,8 +114,38 @@ pub struct Reader<R> {
     remaining: u32,
 }
 
+/// A reader that counts what has been read through it.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 impl<R: Read> Reader<R> {
-    pub fn open(mut input: R) -> Result<Self, ReadError> {
+    /// Opens a stream of unknown length: a record's data is still read as it arrives, never
+    /// allocated at its claimed size up front.
+    pub fn open(input: R) -> Result<Self, ReadError> {
+        Self::open_with_length(input, None)
+    }
+
+    /// Opens a stream of `length` bytes (model.bin's size, or its parts' sum): a record that
+    /// claims more than is left is refused before anything is allocated for it.
+    pub fn open_sized(input: R, length: u64) -> Result<Self, ReadError> {
+        Self::open_with_length(input, Some(length))
+    }
+
+    fn open_with_length(input: R, length: Option<u64>) -> Result<Self, ReadError> {
+        let mut input = Counted {
+            inner: input,
+            read: 0,
+        };
         let version = read_u32(&mut input)?;
         if version == 0 || version > NEWEST_VERSION {
             return Err(ReadError::Corrupt(format!(
@@ -121,6 +160,7 @@ impl<R: Read> Reader<R> {
         let remaining = read_u32(&mut input)?;
         Ok(Reader {
             input,
+            length,
             version,
             spec,
             revision,
@@ -170,12 +210,30 @@ impl<R: Read> Reader<R> {
                 header.name, header.dims
             )));
         }
+        if let Some(length) = self.length {
+            let left = length.saturating_sub(self.input.read);
+            if bytes as u64 > left {
+                return Err(ReadError::Short {
+                    name: header.name,
+                    claimed: bytes,
+                    left,
+                });
+            }
+        }
         Ok(Some(header))
     }
 
+    /// The record's data. Read as it arrives rather than allocated at the claimed size
+    /// first, so a lying header in a stream of unknown length costs no more memory than the
+    /// stream holds.
     pub fn read_data(&mut self, header: &VarHeader) -> Result<Vec<u8>, ReadError> {
-        let mut data = vec![0u8; header.bytes];
-        self.input.read_exact(&mut data)?;
+        let mut data = Vec::new();
+        (&mut self.input)
+            .take(header.bytes as u64)
+            .read_to_end(&mut data)?;
+        if data.len() != header.bytes {
+            return Err(ReadError::Truncated);
+        }
         Ok(data)
     }
 
@@ -362,6 +420,43 @@ mod tests {
         write::variable(&mut out, "w", &[3], DType::F32, &[0u8; 8]);
         let mut r = Reader::open(&out[..]).unwrap();
         assert!(matches!(r.next_header(), Err(ReadError::Corrupt(m)) if m.contains("w")));
+    }
+
+    /// A model.bin whose one variable claims 1 GiB (shape and size agree) and holds 8 bytes.
+    fn lying_model() -> Vec<u8> {
+        let mut out = Vec::new();
+        write::header(&mut out, 1);
+        write::string(&mut out, "huge");
+        out.push(1);
+        out.extend_from_slice(&(1u32 << 28).to_le_bytes());
+        out.push(DType::F32 as u8);
+        out.extend_from_slice(&(1u32 << 30).to_le_bytes());
+        out.extend_from_slice(&[0u8; 8]);
+        out
+    }
+
+    #[test]
+    fn a_size_beyond_the_file_is_refused_before_anything_is_allocated() {
+        let bytes = lying_model();
+        let mut r = Reader::open_sized(&bytes[..], bytes.len() as u64).unwrap();
+        match r.next_header() {
+            Err(ReadError::Short {
+                name,
+                claimed,
+                left,
+            }) => assert_eq!((name.as_str(), claimed, left), ("huge", 1 << 30, 8)),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn data_of_unknown_length_is_read_as_it_comes_not_allocated_as_claimed() {
+        let bytes = lying_model();
+        let mut r = Reader::open(&bytes[..]).unwrap();
+        let header = r.next_header().unwrap().unwrap();
+        assert_eq!(header.bytes, 1 << 30);
+        // Truncated after the 8 bytes there are, with no 1 GiB buffer on the way.
+        assert!(matches!(r.read_data(&header), Err(ReadError::Truncated)));
     }
 
     #[test]

@@ -158,10 +158,12 @@ struct Index {
 impl Index {
     fn read(files: &ModelFiles) -> Result<Index, ImportError> {
         let mut bin = files.open_model_bin()?;
+        let length = bin.len().map_err(|e| read_error(files, ReadError::Io(e)))?;
         let stream = bin
             .stream()
             .map_err(|e| read_error(files, ReadError::Io(e)))?;
-        let mut reader = ct2::Reader::open(stream).map_err(|e| read_error(files, e))?;
+        let mut reader =
+            ct2::Reader::open_sized(stream, length).map_err(|e| read_error(files, e))?;
         if !reader.spec.is_empty() && reader.spec != "WhisperSpec" {
             return Err(ImportError::new(
                 files.model_label(),
@@ -210,6 +212,13 @@ fn read_error(files: &ModelFiles, e: ReadError) -> ImportError {
                 .to_owned()
         }
         ReadError::Truncated => "ends early (a cut download?); get the model again".to_owned(),
+        ReadError::Short {
+            name,
+            claimed,
+            left,
+        } => format!(
+            "ends early: variable {name} claims {claimed} bytes, but only {left} are left (a cut download, or a damaged file?); get the model again"
+        ),
         ReadError::Corrupt(m) => format!("is not a valid CTranslate2 model.bin: {m}"),
         ReadError::Io(e) => format!("cannot read it: {e}"),
     };
@@ -338,10 +347,11 @@ fn convert(
     out: &mut GgmlFile,
 ) -> Result<(), Converted> {
     let mut bin = files.open_model_bin()?;
+    let length = bin.len().map_err(|e| read_error(files, ReadError::Io(e)))?;
     let stream = bin
         .stream()
         .map_err(|e| read_error(files, ReadError::Io(e)))?;
-    let mut reader = ct2::Reader::open(stream).map_err(|e| read_error(files, e))?;
+    let mut reader = ct2::Reader::open_sized(stream, length).map_err(|e| read_error(files, e))?;
     while let Some(header) = reader.next_header().map_err(|e| read_error(files, e))? {
         let Some(targets) = plan.get(&header.name) else {
             reader

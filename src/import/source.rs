@@ -73,6 +73,16 @@ enum Opened {
 }
 
 impl Opened {
+    /// The piece's length: the file's, or the wheel entry's uncompressed size.
+    fn len(&mut self) -> io::Result<u64> {
+        match self {
+            Opened::File(f) => Ok(f.metadata()?.len()),
+            Opened::Wheel(archive, entry) => {
+                Ok(archive.by_name(entry).map_err(io::Error::other)?.size())
+            }
+        }
+    }
+
     fn reader(&mut self) -> io::Result<Box<dyn Read + '_>> {
         Ok(match self {
             Opened::File(f) => Box::new(f),
@@ -99,6 +109,11 @@ pub struct ModelBin {
 }
 
 impl ModelBin {
+    /// model.bin's length in bytes: its parts' lengths added up.
+    pub fn len(&mut self) -> io::Result<u64> {
+        self.opened.iter_mut().map(Opened::len).sum()
+    }
+
     pub fn stream(&mut self) -> io::Result<Box<dyn Read + '_>> {
         let mut stream: Box<dyn Read + '_> = Box::new(io::empty());
         for opened in self.opened.iter_mut() {

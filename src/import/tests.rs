@@ -442,6 +442,28 @@ fn a_truncated_model_is_refused_and_leaves_nothing() {
 }
 
 #[test]
+fn a_tensor_claiming_more_than_the_file_holds_is_refused_by_name() {
+    let root = tempfile::tempdir().unwrap();
+    // One variable whose shape and size agree on 1 GiB, in a file of a few dozen bytes.
+    let mut bin = Vec::new();
+    write::header(&mut bin, 1);
+    write::string(&mut bin, "encoder/conv1/weight");
+    bin.push(1);
+    bin.extend_from_slice(&(1u32 << 28).to_le_bytes());
+    bin.push(DType::F32 as u8);
+    bin.extend_from_slice(&(1u32 << 30).to_le_bytes());
+    bin.extend_from_slice(&[0u8; 16]);
+    let dir = model_dir(root.path(), &bin);
+    let out = root.path().join("out");
+    let err = import(&[dir], Some("x"), &out).unwrap_err().to_string();
+    assert!(
+        err.contains("encoder/conv1/weight claims 1073741824 bytes, but only 16 are left"),
+        "{err}"
+    );
+    assert!(entries(&out).is_empty(), "{:?}", entries(&out));
+}
+
+#[test]
 fn models_that_are_not_whisper_are_refused_naming_the_file() {
     let root = tempfile::tempdir().unwrap();
     let out = root.path().join("out");

@@ -196,6 +196,17 @@ impl Client {
         json_or_error(response)
     }
 
+    /// A one-time address that signs a browser in to the review page (good once, for a
+    /// minute), so the token itself never goes on a browser's command line.
+    pub fn sign_in_link(&self) -> Result<String> {
+        let link = self.post_json("/api/sign-in-links", &serde_json::json!({}))?;
+        link["url"].as_str().map(str::to_owned).ok_or_else(|| {
+            anyhow::anyhow!(
+                "the daemon sent no sign-in address; restart `viva serve` with this version"
+            )
+        })
+    }
+
     /// Starts a round on the daemon (`{"playlist": ID}` or `{"prompt": ID}`, plus options).
     pub fn start_round(&self, start: &serde_json::Value) -> Result<()> {
         self.post_json("/api/rounds", start).map(drop)

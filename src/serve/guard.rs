@@ -1,5 +1,6 @@
 //! Who may talk to the daemon: every request carries the token (a bearer header, or the cookie
-//! the page gets once through `/auth?token=...`), names a loopback `Host` (a DNS-rebinding page
+//! the page gets once through `/auth?token=...`, or through `/auth?once=CODE`, the one-time
+//! address `viva open` hands the browser), names a loopback `Host` (a DNS-rebinding page
 //! cannot), and, when it changes state, comes from no other `Origin` than the daemon's own.
 
 use std::sync::Arc;
@@ -20,6 +21,8 @@ pub const COOKIE: &str = "viva_token";
 /// lifetime only bounds how long a browser holds a token for a daemon that keeps running:
 /// a month of browser restarts, then `viva open` again.
 pub const COOKIE_MAX_AGE_SECONDS: u64 = 30 * 24 * 60 * 60;
+/// How long a one-time sign-in address works: long enough for a browser to start.
+pub const SIGN_IN_CODE_SECONDS: u64 = 60;
 
 /// Checks Host, then the token, then Origin for state-changing requests.
 pub async fn check(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
@@ -109,19 +112,77 @@ fn same(a: &str, b: &str) -> bool {
 
 #[derive(Deserialize)]
 pub struct AuthQuery {
-    token: String,
+    token: Option<String>,
+    once: Option<String>,
 }
 
-/// `/auth?token=...`: the page's way in. Sets the cookie and sends the browser to `/`.
+/// `/auth?token=...` or `/auth?once=CODE`: the page's way in. Sets the cookie and sends the
+/// browser to `/`. A one-time code works once, within [`SIGN_IN_CODE_SECONDS`].
 pub async fn auth(State(state): State<Arc<AppState>>, Query(query): Query<AuthQuery>) -> Response {
-    if !same(&query.token, &state.token) {
-        return ApiError::new(StatusCode::UNAUTHORIZED, "wrong token").into_response();
+    let signed_in = match (&query.token, &query.once) {
+        (Some(token), _) => same(token, &state.token),
+        (None, Some(code)) => redeem(&state, code),
+        (None, None) => false,
+    };
+    if !signed_in {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong, used or expired sign-in address: run `viva open` again",
+        )
+        .into_response();
     }
     (
         [(header::SET_COOKIE, cookie(&state.token))],
         Redirect::to("/"),
     )
         .into_response()
+}
+
+/// Takes `code` out of the unexpired codes, if it is one of them.
+fn redeem(state: &AppState, code: &str) -> bool {
+    let Ok(mut codes) = state.sign_in_codes.lock() else {
+        return false;
+    };
+    let now = std::time::Instant::now();
+    codes.retain(|(_, until)| *until > now);
+    match codes.iter().position(|(c, _)| same(c, code)) {
+        Some(i) => {
+            codes.swap_remove(i);
+            true
+        }
+        None => false,
+    }
+}
+
+/// `POST /api/sign-in-links` (token required): a one-time address that signs a browser in.
+pub async fn sign_in_link(State(state): State<Arc<AppState>>) -> Response {
+    let code = match super::discovery::new_token() {
+        Ok(code) => code,
+        Err(e) => {
+            return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}"))
+                .into_response()
+        }
+    };
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(SIGN_IN_CODE_SECONDS);
+    match state.sign_in_codes.lock() {
+        Ok(mut codes) => {
+            let now = std::time::Instant::now();
+            codes.retain(|(_, until)| *until > now);
+            codes.push((code.clone(), until));
+        }
+        Err(_) => {
+            return ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "sign-in codes unavailable",
+            )
+            .into_response()
+        }
+    }
+    axum::Json(serde_json::json!({
+        "url": format!("http://127.0.0.1:{}/auth?once={code}", state.port),
+        "expires_in_seconds": SIGN_IN_CODE_SECONDS,
+    }))
+    .into_response()
 }
 
 /// The cookie `/auth` sets: the token for every path, kept [`COOKIE_MAX_AGE_SECONDS`], never

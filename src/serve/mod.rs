@@ -27,6 +27,7 @@ use crate::engine::Engine;
 use crate::store::Store;
 use crate::worker::Worker;
 pub use discovery::{Client, ServeInfo};
+pub use guard::SIGN_IN_CODE_SECONDS;
 
 /// The largest WAV `/api/score` accepts: a long answer at 48 kHz stereo, with room to spare.
 const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
@@ -55,6 +56,10 @@ pub struct AppState {
     shutdown: watch::Receiver<bool>,
     /// Set at shutdown: the round keeps its answer in progress unscored and ends.
     aborting: Arc<AtomicBool>,
+    /// One-time sign-in codes minted for `viva open`, with when each stops working: the
+    /// browser's command line (which any local user can read with `ps`) carries one of these,
+    /// good once and for a minute, never the token.
+    sign_in_codes: Mutex<Vec<(String, Instant)>>,
 }
 
 /// A round on its own thread.
@@ -125,6 +130,7 @@ async fn serve(
         events: broadcast::channel(256).0,
         shutdown: shutdown_rx,
         aborting: Arc::new(AtomicBool::new(false)),
+        sign_in_codes: Mutex::new(Vec::new()),
     });
     discovery::publish(&home, &info)?;
     println!("viva serve: listening on {}", info.base_url());
@@ -161,6 +167,7 @@ fn router(state: Arc<AppState>) -> Router {
             get(api::answer_audio),
         )
         .route("/api/history", get(api::history))
+        .route("/api/sign-in-links", post(guard::sign_in_link))
         .route("/api/rounds", post(api::start_round))
         .route("/api/rounds/current/events", get(api::round_events))
         .route("/api/rounds/current/{action}", post(api::control_round))

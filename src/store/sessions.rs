@@ -28,7 +28,8 @@ pub enum SessionStatus {
     Complete,
     /// The person stopped it.
     Quit,
-    /// Its process died without ending it; found by [`Store::recover_interrupted`].
+    /// Its process died without ending it (found by [`Store::recover_interrupted`]), or its
+    /// microphone went away mid-answer.
     Interrupted,
 }
 

@@ -274,21 +274,39 @@ pub fn weightless_ggml_model() -> Vec<u8> {
     out
 }
 
-/// The repository's `models/` directory, where `scripts/install-models` puts real models.
-pub fn repo_models_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("models")
+/// Where real models are looked for, as viva looks: the repository's `models/` (a developer's
+/// override), then viva's data directory (`$VIVA_HOME/models`, or the platform's data
+/// directory), where `scripts/install-models` puts them.
+pub fn models_dirs() -> Vec<PathBuf> {
+    let mut dirs = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("models")];
+    if let Ok(env) = viva::config::Env::resolve(None, None) {
+        dirs.push(env.models_dir());
+    }
+    dirs
 }
 
-/// `<repo>/models/ggml-NAME.bin`, a real Whisper model; a test that needs one fails (never
-/// skips) when it is missing.
+/// `NAME` (a file or directory) in the first of [`models_dirs`] that holds it; a test that
+/// needs it fails (never skips) when it is missing, naming the command that installs it.
+pub fn installed_model(name: &str, what: &str) -> PathBuf {
+    let dirs = models_dirs();
+    dirs.iter()
+        .map(|d| d.join(name))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| {
+            let looked: Vec<String> = dirs
+                .iter()
+                .map(|d| d.join(name).display().to_string())
+                .collect();
+            panic!(
+                "{what} is not installed: run scripts/install-models (looked for {})",
+                looked.join(", ")
+            )
+        })
+}
+
+/// A real Whisper model, `ggml-NAME.bin`, from [`installed_model`].
 pub fn real_model(name: &str) -> PathBuf {
-    let path = repo_models_dir().join(format!("ggml-{name}.bin"));
-    assert!(
-        path.is_file(),
-        "Whisper {name} is not installed: run scripts/install-models (looked for {})",
-        path.display()
-    );
-    path
+    installed_model(&format!("ggml-{name}.bin"), &format!("Whisper {name}"))
 }
 
 /// A public-domain recording and its words: "And so my fellow Americans, ask not what your
