@@ -139,8 +139,8 @@ struct ScoringBenchArgs {
     /// Score the answers' written text instead of Whisper's transcripts.
     #[arg(long)]
     text: bool,
-    /// How the answer is cut for meaning matching: `sentences` (the default) or a number of
-    /// words per window, to compare the two.
+    /// How the answer is cut for meaning matching: a number of words per window (the default
+    /// is 10), or `sentences`, to compare the two.
     #[arg(long, value_name = "sentences|N")]
     windows: Option<String>,
     /// Compare each concept with its first `means` sentence only, not its `also_means`
@@ -556,7 +556,8 @@ fn scoring_bench(env: &Env, args: ScoringBenchArgs) -> Result<()> {
         json,
     } = args;
     let windows = match windows.as_deref() {
-        None | Some("sentences") => crate::meaning::DEFAULT_WINDOWS,
+        None => crate::meaning::DEFAULT_WINDOWS,
+        Some("sentences") => crate::meaning::Windows::Sentences,
         Some(n) => {
             crate::meaning::Windows::Words(n.parse().ok().filter(|&n: &usize| n > 0).with_context(
                 || format!("--windows {n}: expected `sentences` or a number of words above 0"),

@@ -57,7 +57,15 @@ pub fn load_encoder(env: &Env) -> Result<Option<Box<dyn crate::meaning::Encode>>
         return Ok(None);
     };
     let encoder = crate::embed::SentenceEncoder::load(&dir)?;
-    Ok(Some(Box::new(crate::meaning::RecurringTexts::new(encoder))))
+    // The bank's vectors are kept per model, in VIVA_VECTOR_CACHE (a directory several homes
+    // may share, as the tests' sandboxes do) or $VIVA_HOME/cache.
+    let cache_dir = std::env::var_os("VIVA_VECTOR_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| env.home.join("cache"));
+    let file = cache_dir.join(format!("{}.vectors", crate::embed::MODEL_DIR_NAME));
+    Ok(Some(Box::new(crate::meaning::RecurringTexts::with_cache(
+        encoder, file,
+    ))))
 }
 
 /// Holds what is expensive to set up (the Whisper model) across answers.
@@ -160,6 +168,7 @@ impl Engine {
                 .map(|bank| bank.prompts)
                 .unwrap_or_default();
         }
+
         Ok(self.encoder.as_ref().and_then(|e| e.as_deref()))
     }
 

@@ -425,14 +425,7 @@ fn an_installed_model_stands_in_for_a_configured_one_that_is_missing() {
     assert_eq!(card["prompt_id"], "decide");
 
     // The list marks it as the one in use.
-    let list = sb.viva_json(&["models", "list", "--json"]);
-    let in_use: Vec<&str> = list
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|m| m["in_use"] == true)
-        .map(|m| m["name"].as_str().unwrap())
-        .collect();
+    let in_use = models_in_use(&sb);
     assert_eq!(in_use, ["tiny.en"]);
     let table = sb.viva_ok(&["models", "list"]);
     let tiny = table.lines().find(|l| l.starts_with("tiny.en ")).unwrap();
@@ -472,13 +465,17 @@ fn the_configured_model_is_used_when_it_is_installed_and_no_line_is_said() {
         common::weightless_ggml_model(),
     )
     .unwrap();
+    let in_use = models_in_use(&sb);
+    assert_eq!(in_use, ["base.en"]);
+}
+
+/// The names `viva models list --json` marks as in use.
+fn models_in_use(sb: &Sandbox) -> Vec<String> {
     let list = sb.viva_json(&["models", "list", "--json"]);
-    let in_use: Vec<&str> = list
-        .as_array()
+    list.as_array()
         .unwrap()
         .iter()
         .filter(|m| m["in_use"] == true)
-        .map(|m| m["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(in_use, ["base.en"]);
+        .map(|m| m["name"].as_str().unwrap().to_owned())
+        .collect()
 }

@@ -163,27 +163,26 @@ pub fn rank(card: &Scorecard, question: &str, said_anything: bool) -> Vec<Findin
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let unbacked = short_of(false);
-    if !unbacked.is_empty() {
-        lines.push(Finding::new(
+    for (backed, kind, advice) in [
+        (
+            false,
             FindingKind::Unbacked,
-            lost(&unbacked),
-            format!(
-                "Back it up: you named {} but gave nothing concrete; say what you did, with a number, a name or a result.",
-                names(&unbacked)
-            ),
-        ));
-    }
-    let thin = short_of(true);
-    if !thin.is_empty() {
-        lines.push(Finding::new(
+            "Back it up: you named {} but gave nothing concrete; say what you did, with a number, a name or a result.",
+        ),
+        (
+            true,
             FindingKind::Thin,
-            lost(&thin),
-            format!(
-                "Say more about {}: a detail is there, but little of what you did, how, or why.",
-                names(&thin)
-            ),
-        ));
+            "Say more about {}: a detail is there, but little of what you did, how, or why.",
+        ),
+    ] {
+        let short = short_of(backed);
+        if !short.is_empty() {
+            lines.push(Finding::new(
+                kind,
+                lost(&short),
+                advice.replace("{}", &names(&short)),
+            ));
+        }
     }
     if let Some((concept, rejected)) = card
         .coverage
