@@ -210,13 +210,11 @@ fn assign_backing(doc: &Document, all: &mut [Vec<Mention>]) {
         .entities
         .iter()
         .map(|e| {
-            let clause = doc.clauses[doc.clause_of(e.tokens.start)].clone();
             let own_object = e.object.is_none_or(|o| !doc.rubric_tokens[o]);
             let outside_rubric = !e.tokens.clone().any(|t| doc.rubric_tokens[t]);
             own_object
                 && outside_rubric
-                && mention::stance(&doc.tokens, clause, e.tokens.clone(), doc.story)
-                    == Stance::Stated
+                && doc.clause_stances[doc.clause_of(e.tokens.start)] == Stance::Stated
         })
         .collect();
     let mut taken = vec![false; doc.entities.len()];

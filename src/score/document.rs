@@ -8,6 +8,7 @@ use std::ops::Range;
 
 use super::clauses;
 use super::lexicon;
+use super::mention::{self, Stance};
 use super::phrase::Phrase;
 use super::specifics::{self, Specific, SpecificKind};
 use super::text::{Normalizer, Token};
@@ -38,6 +39,10 @@ pub struct Document<'a> {
     pub tokens: Vec<Token>,
     pub sentences: Vec<Range<usize>>,
     pub clauses: Vec<Range<usize>>,
+    /// Each clause's stance as a whole: stated, denied, imagined, a value, a habit, someone
+    /// else's. A mention is judged over its own span (`mention::stance`); a detail takes its
+    /// clause's.
+    pub clause_stances: Vec<Stance>,
     pub specifics: Vec<Specific>,
     pub entities: Vec<Entity>,
     pub rubric: Vec<RubricSpan>,
@@ -75,17 +80,24 @@ impl<'a> Document<'a> {
             }
         }
         rubric.sort_by_key(|r| r.tokens.start);
+        let story = prompt.structure == Some(Structure::Star);
+        let clauses = clauses::clauses(&tokens);
+        let clause_stances = clauses
+            .iter()
+            .map(|c| mention::stance(&tokens, c.clone(), c.clone(), story))
+            .collect();
         Self {
             entities: entities(&specifics),
             sentences: clauses::sentences(&tokens),
-            clauses: clauses::clauses(&tokens),
+            clauses,
+            clause_stances,
             words,
             tokens,
             specifics,
             rubric,
             rubric_tokens,
             topic,
-            story: prompt.structure == Some(Structure::Star),
+            story,
         }
     }
 
