@@ -33,13 +33,17 @@ pub enum FindingKind {
     AllGood,
 }
 
-/// One thing a rule found, with the overall points it cost (its rank) and the advice.
+/// One thing a rule found: its kind, the overall points it cost (its rank), the advice, and
+/// where in the answer it is when that is one place.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub kind: FindingKind,
     /// Overall points the problem cost, or how much it matters: findings rank by it.
     pub points: f64,
     pub reason: String,
+    /// Where in the answer it is, when it is one place: from and to, in seconds.
+    #[serde(default)]
+    pub span: Option<[f64; 2]>,
 }
 
 impl Finding {
@@ -48,7 +52,14 @@ impl Finding {
             kind,
             points: (points * 10.0).round() / 10.0,
             reason: reason.into(),
+            span: None,
         }
+    }
+
+    /// The same finding, placed in the answer.
+    pub fn at(mut self, from: f64, to: f64) -> Self {
+        self.span = Some([from, to.max(from)]);
+        self
     }
 }
 
@@ -124,11 +135,14 @@ pub fn rank(card: &Scorecard, question: &str, said_anything: bool) -> Vec<Findin
     let mut lines: Vec<Finding> = substance_findings(card, question, cost);
 
     for avoid in &card.avoided {
-        lines.push(Finding::new(
-            FindingKind::Avoided,
-            AVOID_PENALTY + 50.0,
-            format!("You said \"{}\": {}", avoid.evidence, avoid.why),
-        ));
+        lines.push(
+            Finding::new(
+                FindingKind::Avoided,
+                AVOID_PENALTY + 50.0,
+                format!("You said \"{}\": {}", avoid.evidence, avoid.why),
+            )
+            .at(avoid.at_seconds, avoid.at_seconds),
+        );
     }
     let missed: Vec<&ConceptResult> = card.coverage.concepts.iter().filter(|c| !c.hit).collect();
     if !missed.is_empty() {
@@ -191,14 +205,17 @@ pub fn rank(card: &Scorecard, question: &str, said_anything: bool) -> Vec<Findin
         .filter(|c| !c.hit)
         .find_map(|c| c.rejected.first().map(|r| (c, r)))
     {
-        lines.push(Finding::new(
-            FindingKind::NotCounted,
-            cost(w.coverage, 100.0 - 100.0 * concept.weight / concept_total) + 1.0,
-            format!(
-                "\"{}\" does not count for {}: it is {}.",
-                rejected.evidence, concept.name, rejected.why
-            ),
-        ));
+        lines.push(
+            Finding::new(
+                FindingKind::NotCounted,
+                cost(w.coverage, 100.0 - 100.0 * concept.weight / concept_total) + 1.0,
+                format!(
+                    "\"{}\" does not count for {}: it is {}.",
+                    rejected.evidence, concept.name, rejected.why
+                ),
+            )
+            .at(rejected.at_seconds, rejected.at_seconds),
+        );
     }
     if card.specificity.score < 100.0 {
         lines.push(Finding::new(
@@ -248,14 +265,17 @@ pub fn rank(card: &Scorecard, question: &str, said_anything: bool) -> Vec<Findin
         ));
     }
     if let Some(fast) = card.pace.curve.iter().find(|p| p.wpm > high * 1.15) {
-        lines.push(Finding::new(
-            FindingKind::Rushed,
-            cost(w.pace, 80.0),
-            format!(
-                "You rushed from {:.0}s to {:.0}s ({:.0} words a minute); breathe there.",
-                fast.start_seconds, fast.end_seconds, fast.wpm
-            ),
-        ));
+        lines.push(
+            Finding::new(
+                FindingKind::Rushed,
+                cost(w.pace, 80.0),
+                format!(
+                    "You rushed from {:.0}s to {:.0}s ({:.0} words a minute); breathe there.",
+                    fast.start_seconds, fast.end_seconds, fast.wpm
+                ),
+            )
+            .at(fast.start_seconds, fast.end_seconds),
+        );
     }
     let [min, max] = card.length.target_seconds;
     if card.speaking_seconds < min {
@@ -307,7 +327,7 @@ pub fn rank(card: &Scorecard, question: &str, said_anything: bool) -> Vec<Findin
                 "A {:.1}-second silence at {:.0}s: signpost while you think (\"Let me take the second part first\").",
                 longest.seconds, longest.at_seconds
             ),
-        ));
+        ).at(longest.at_seconds, longest.at_seconds + longest.seconds));
     }
     for flag in &card.delivery.flags {
         lines.push(Finding::new(

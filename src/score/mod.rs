@@ -820,6 +820,24 @@ mod tests {
             "{:?}",
             with.feedback
         );
+        let finding = &with.findings[0];
+        assert_eq!(finding.kind, findings::FindingKind::Avoided);
+        assert_eq!(
+            finding.span.map(|[from, _]| from),
+            Some(with.avoided[0].at_seconds)
+        );
+    }
+
+    #[test]
+    fn a_keyword_list_with_numbers_stuck_on_reads_as_one_and_scores_low() {
+        let list = "In Q3 2019 at Zentro, open connect, 37 percent, edge cache with 14 people, \
+            cost in March 2021, open connect at Brightly, 2,000 users, edge cache, cost, 12 percent.";
+        let c = card(list, 140.0, None);
+        assert!(c.substance.reads_as_list, "{:?}", c.substance);
+        assert_eq!(c.findings[0].kind, findings::FindingKind::KeywordList);
+        assert!(c.overall <= 25.0, "{}", c.overall);
+        let told = card(STRONG, 140.0, None);
+        assert!(!told.substance.reads_as_list, "{:?}", told.substance);
     }
 
     #[test]
