@@ -278,7 +278,9 @@ const FEEDBACK_LINES: usize = 5;
 pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) -> Scorecard {
     let normalizer = Normalizer::default();
     let transcript = answer.transcript;
-    let tokens = normalizer.tokenize(transcript.words.iter().map(|w| w.text.as_str()));
+    // The one analysis of the answer every rule reads.
+    let doc = document::Document::new(prompt, &transcript.words, &normalizer);
+    let tokens = &doc.tokens;
     let word_time = |token: usize| transcript.words[tokens[token].word_index].start;
     let evidence = |first: usize, last: usize| {
         let (a, b) = (tokens[first].word_index, tokens[last].word_index);
@@ -325,7 +327,6 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
         },
     };
 
-    let doc = document::Document::new(prompt, &transcript.words, &normalizer);
     let found_specifics = &doc.specifics;
     let substance = substance::measure(&doc, prompt.rubric.seconds[0]);
     let rules = CoverageRules {
@@ -391,13 +392,13 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
     let specificity = specificity_score(
         found_specifics,
         &doc.rubric_tokens,
-        &tokens,
+        tokens,
         transcript,
         minutes,
         settings,
     );
-    let hedge_hits = hedges::find(&tokens, found_specifics);
-    let filler_hits = fillers::find_fillers(&tokens, &settings.fillers, &normalizer);
+    let hedge_hits = hedges::find(tokens, found_specifics);
+    let filler_hits = fillers::find_fillers(tokens, &settings.fillers, &normalizer);
     let mut counted_elsewhere = vec![false; tokens.len()];
     let spans = hedge_hits.iter().map(|h| (h.first_token, h.hedge)).chain(
         filler_hits
@@ -444,9 +445,9 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
         .iter()
         .filter_map(|avoid| {
             let m = Phrase::new(&avoid.phrase, &normalizer)
-                .find_all(&tokens)
+                .find_all(tokens)
                 .into_iter()
-                .find(|m| !is_negated(&tokens, m.first_token))?;
+                .find(|m| !is_negated(tokens, m.first_token))?;
             Some(AvoidedPhrase {
                 phrase: avoid.phrase.clone(),
                 why: avoid.why.clone(),
@@ -457,7 +458,7 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
         .collect();
 
     let structure = prompt.structure.map(|kind| match kind {
-        Structure::Star => structure::check_star(&tokens, &normalizer, word_time),
+        Structure::Star => structure::check_star(tokens, &normalizer, word_time),
     });
 
     let key_terms = delivery::KeyTerms::new(
@@ -474,7 +475,7 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
     let delivery = delivery::judge(&delivery::DeliveryInput {
         prosody: answer.prosody,
         words: &transcript.words,
-        tokens: &tokens,
+        tokens,
         key_terms: &key_terms,
         counted_elsewhere: &counted_elsewhere,
         windows: &windows,
