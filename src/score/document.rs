@@ -106,11 +106,6 @@ impl<'a> Document<'a> {
         index_of(&self.clauses, i)
     }
 
-    /// The index of the sentence that holds token `i`.
-    pub fn sentence_of(&self, i: usize) -> usize {
-        index_of(&self.sentences, i)
-    }
-
     /// Whether token `i` is a word of the speaker's own: a content word that is not the
     /// rubric's, not the question's, not a number or a time word, a filler or a hedge. What a
     /// keyword list lacks and a real account is made of.

@@ -281,15 +281,7 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
     // The one analysis of the answer every rule reads.
     let doc = document::Document::new(prompt, &transcript.words, &normalizer);
     let tokens = &doc.tokens;
-    let word_time = |token: usize| transcript.words[tokens[token].word_index].start;
-    let evidence = |first: usize, last: usize| {
-        let (a, b) = (tokens[first].word_index, tokens[last].word_index);
-        transcript.words[a..=b]
-            .iter()
-            .map(|w| w.text.as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
+    let word_time = |token: usize| doc.time(token);
 
     let span = timing::speaking_span(answer.speech);
     let speaking_seconds = span.map_or(0.0, |(a, b)| b - a);
@@ -451,7 +443,7 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
             Some(AvoidedPhrase {
                 phrase: avoid.phrase.clone(),
                 why: avoid.why.clone(),
-                evidence: evidence(m.first_token, m.last_token),
+                evidence: doc.said(m.first_token..m.last_token + 1),
                 at_seconds: word_time(m.first_token),
             })
         })
