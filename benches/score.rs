@@ -34,6 +34,7 @@ fn three_minute_transcript() -> (Transcript, Vec<SpeechRegion>) {
                 text: word.into(),
                 start: t,
                 end: t + 0.3,
+                by_sound: false,
             });
             t += 0.4;
         }

@@ -297,6 +297,7 @@ pub fn time_three_minutes(
                     text: w.text.clone(),
                     start: offset + w.start,
                     end: offset + w.end,
+                    by_sound: false,
                 });
             }
             offset += spoken.heard.duration_seconds;

@@ -185,6 +185,27 @@ enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Fillers heard and invented, and the other words' error rate, whole-file and live, on
+    /// recordings with every filler's time known (made by scripts/filler-set), for each
+    /// installed Whisper model (or --model).
+    Fillers {
+        /// The set: NAME.VOICE.wav with NAME.VOICE.json beside each.
+        #[arg(long, value_name = "DIR")]
+        set: Option<PathBuf>,
+        /// Only this half of the set: tune or holdout.
+        #[arg(long)]
+        split: Option<String>,
+        /// Only recordings whose name starts with this (f, c, long).
+        #[arg(long)]
+        only: Option<String>,
+        /// Print every recording's figures and transcript as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Only the filled-pause detector's view of each recording (every steady voiced
+        /// stretch and what was said there), no Whisper: for tuning it. JSON.
+        #[arg(long)]
+        sound_only: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -485,6 +506,20 @@ fn bench_cmd(env: Env, what: Option<BenchCommand>) -> Result<ExitCode> {
                 print(&lines.join("\n"))?;
             }
         }
+        Some(BenchCommand::Fillers {
+            set,
+            split,
+            only,
+            json,
+            sound_only,
+        }) => filler_bench(
+            &env,
+            set,
+            split.as_deref(),
+            only.as_deref(),
+            json,
+            sound_only,
+        )?,
         Some(BenchCommand::Latency {
             input,
             prompt,
@@ -540,6 +575,73 @@ fn bench_cmd(env: Env, what: Option<BenchCommand>) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn filler_bench(
+    env: &Env,
+    set: Option<PathBuf>,
+    split: Option<&str>,
+    only: Option<&str>,
+    json: bool,
+    sound_only: bool,
+) -> Result<()> {
+    use crate::bench::fillers;
+    let set = set.unwrap_or_else(|| {
+        directories::BaseDirs::new()
+            .map_or_else(|| PathBuf::from("."), |d| d.cache_dir().to_owned())
+            .join("viva/filler-set")
+    });
+    let mut clips = fillers::load_set(&set, split)?;
+    clips.retain(|c| only.is_none_or(|o| c.name.starts_with(o)));
+    if sound_only {
+        let heard: Vec<_> = clips
+            .iter()
+            .map(|clip| {
+                fillers::sound_only(clip).map(|stretches| (&clip.name, &clip.voice, stretches))
+            })
+            .collect::<Result<_>>()?;
+        return print_json(&heard);
+    }
+    let models = installed_models(env)?;
+    let mut all = Vec::new();
+    for model in models {
+        let name = model
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let mut engine = Engine::new(Env {
+            model_override: Some(model.clone()),
+            ..env.clone()
+        });
+        let mut results = Vec::new();
+        for clip in &clips {
+            results.extend(fillers::measure(&mut engine, clip, &env.config.score)?);
+            eprint!(".");
+        }
+        eprintln!();
+        if !json {
+            print(&fillers::render(&name, &results))?;
+        }
+        all.push((name, results));
+    }
+    if json {
+        print_json(&all)?;
+    }
+    Ok(())
+}
+
+/// `--model`, or every installed Whisper model.
+fn installed_models(env: &Env) -> Result<Vec<PathBuf>> {
+    let search = env.model_search();
+    let mut paths: Vec<PathBuf> = search.explicit.iter().cloned().collect();
+    if paths.is_empty() {
+        paths.extend(search.list().into_iter().filter_map(|m| m.installed));
+    }
+    if paths.is_empty() {
+        anyhow::bail!(
+            "no Whisper model is installed; run `viva models fetch base.en` (or tiny.en) first"
+        );
+    }
+    Ok(paths)
 }
 
 fn scoring_bench(env: &Env, args: ScoringBenchArgs) -> Result<()> {

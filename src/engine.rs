@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::audio::Recording;
 use crate::bank::Prompt;
 use crate::config::Env;
+use crate::hesitation;
 use crate::meaning::MeaningMatches;
-use crate::prosody;
+use crate::prosody::{self, Prosody};
 use crate::score::{self, Answer, Scorecard};
 use crate::transcribe::{self, Transcriber, Transcript};
 use crate::vad::{self, SpeechRegion, VadSettings};
@@ -110,7 +111,8 @@ impl Engine {
     /// bench replays without a model.
     pub fn hear(&mut self, recording: &Recording) -> Result<HeardAnswer> {
         let speech = vad::detect(&recording.samples, &VadSettings::default());
-        let transcript = self.transcript(recording, &speech, Words::Whisper)?;
+        let prosody = prosody::measure(&recording.samples, &speech);
+        let transcript = self.transcript(recording, &speech, &prosody, Words::Whisper)?;
         Ok(HeardAnswer {
             duration_seconds: recording.seconds(),
             speech,
@@ -125,16 +127,18 @@ impl Engine {
         let transcriber = self.transcriber()?;
         let mut words = Vec::new();
         for segment in crate::listen::live_segments(&recording.samples) {
-            words.extend(transcriber.transcribe_segment(
+            words.extend(transcriber.transcribe_live_segment(
                 &recording.samples[segment.from..segment.to],
                 segment.from as f64 / crate::audio::SAMPLE_RATE as f64,
                 &recording.source,
             )?);
         }
+        let prosody = prosody::measure(&recording.samples, &speech);
+        let transcript = self.transcript(recording, &speech, &prosody, Words::Live(words))?;
         Ok(HeardAnswer {
             duration_seconds: recording.seconds(),
             speech,
-            transcript: Transcript::from_words(words, "whisper"),
+            transcript,
         })
     }
 
@@ -146,9 +150,9 @@ impl Engine {
         words: Words,
     ) -> Result<Scorecard> {
         let speech = vad::detect(&recording.samples, &VadSettings::default());
-        let transcript = self.transcript(recording, &speech, words)?;
-        let meaning = self.meaning(prompt, &transcript)?;
         let prosody = prosody::measure(&recording.samples, &speech);
+        let transcript = self.transcript(recording, &speech, &prosody, words)?;
+        let meaning = self.meaning(prompt, &transcript)?;
         let answer = Answer {
             transcript: &transcript,
             duration_seconds: recording.seconds(),
@@ -194,23 +198,33 @@ impl Engine {
         &mut self,
         recording: &Recording,
         speech: &[SpeechRegion],
+        prosody: &Prosody,
         words: Words,
     ) -> Result<Transcript> {
-        match words {
-            Words::Text(text) => Ok(transcribe::transcript_from_text(
-                &text,
-                speech,
-                recording.seconds(),
-            )),
-            Words::Live(words) => Ok(Transcript::from_words(words, "whisper")),
+        let heard = match words {
+            Words::Text(text) => {
+                return Ok(transcribe::transcript_from_text(
+                    &text,
+                    speech,
+                    recording.seconds(),
+                ))
+            }
+            Words::Live(words) => words,
             Words::Whisper => {
                 // Load the model even when no speech was heard, so a missing model is reported
                 // the same way whatever the recording holds.
                 let transcriber = self.transcriber()?;
                 transcriber
                     .transcribe(recording, speech)
-                    .with_context(|| format!("transcribing {}", recording.source.display()))
+                    .with_context(|| format!("transcribing {}", recording.source.display()))?
+                    .words
             }
-        }
+        };
+        // What Whisper left out: the filled pauses the sound holds.
+        let pauses = hesitation::find(&recording.samples, prosody, &heard);
+        Ok(Transcript::from_words(
+            hesitation::with_filled_pauses(heard, &pauses),
+            "whisper",
+        ))
     }
 }

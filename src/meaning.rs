@@ -493,6 +493,7 @@ mod tests {
                 text: w.to_owned(),
                 start: i as f64,
                 end: i as f64 + 0.5,
+                by_sound: false,
             })
             .collect();
         Transcript::from_words(words, "test")

@@ -3,8 +3,8 @@
 //!
 //! Pure rendering, like `report`: data from the store in, text out; no database, no files,
 //! no clock. Transcripts are marked up from the scorecard alone: `[concept: words]` where a
-//! rubric concept was heard, `{um}` around fillers, and `(pause 2.4 s)` where a long
-//! silence fell between two words.
+//! rubric concept was heard, `{um}` around fillers (`uh~` when it was heard in the sound, not
+//! written by Whisper), and `(pause 2.4 s)` where a long silence fell between two words.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -400,7 +400,12 @@ fn marked_transcript(
             unit.push('{');
             open_filler = filler;
         }
-        unit.push_str(&escape(&words[i].text));
+        if words[i].by_sound {
+            // Heard in the sound, not written by Whisper: shown as such.
+            let _ = write!(unit, "{}~", escape(&words[i].text));
+        } else {
+            unit.push_str(&escape(&words[i].text));
+        }
         units.push(unit);
     }
     units
@@ -816,6 +821,7 @@ pub(crate) mod fixtures {
                 text: text.into(),
                 start,
                 end: start + 0.3,
+                by_sound: false,
             })
             .collect();
         Transcript {
@@ -913,6 +919,7 @@ pub(crate) mod fixtures {
                     .map(|&(word, at_seconds)| FillerItem {
                         word: word.into(),
                         at_seconds,
+                        by_sound: false,
                     })
                     .collect(),
             },

@@ -31,6 +31,10 @@ pub struct Word {
     pub text: String,
     pub start: f64,
     pub end: f64,
+    /// Heard from the sound, not by Whisper: a filled pause ("uh") Whisper left out, found by
+    /// `hesitation`. Shown as such on the scorecard and the page.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_sound: bool,
 }
 
 impl Transcript {
@@ -69,6 +73,16 @@ pub struct TranscribeSettings {
     /// Text Whisper reads before the audio. Kept short: a long prompt steers the words, this
     /// one only shows that hesitations are to be written down.
     pub initial_prompt: String,
+    /// Let Whisper write non-speech tokens (sound notes, some punctuation runs); off by
+    /// default: on, it writes "(laughs)" and "♪" on breath and noise.
+    pub allow_non_speech: bool,
+    /// The first decoding temperature; 0 is greedy. Hotter samples more freely (and keeps a
+    /// few more hesitations), at the cost of words.
+    pub temperature: f32,
+    /// Live segments are decoded after this many words of the segment before them (of the
+    /// same answer), as Whisper decodes one window after the last inside a long file: the cut
+    /// then loses less context. 0 decodes each segment alone.
+    pub live_context_words: usize,
     /// Beam search width; 0 decodes greedily (faster; as accurate on clear speech).
     pub beam_size: usize,
     /// Candidates sampled at each fallback temperature.
@@ -90,6 +104,9 @@ impl Default for TranscribeSettings {
             language: "en".into(),
             threads: 0,
             initial_prompt: "Umm, so, uh, let me think, like, hmm, I mean, okay.".into(),
+            allow_non_speech: false,
+            temperature: 0.0,
+            live_context_words: 0,
             beam_size: 0,
             best_of: 5,
             temperature_increment: 0.2,
@@ -107,11 +124,21 @@ const MAX_CHUNK_SECONDS: f64 = 28.0;
 /// whisper.cpp refuses input under a second.
 const MIN_CHUNK_SAMPLES: usize = SAMPLE_RATE as usize + SAMPLE_RATE as usize / 10;
 
+/// What the next live segment of an answer is decoded after.
+struct LiveContext {
+    answer: PathBuf,
+    end: f64,
+    words: Vec<String>,
+}
+
 /// A loaded Whisper model with a reusable inference state.
 pub struct Transcriber {
     state: WhisperState,
     settings: TranscribeSettings,
     threads: usize,
+    /// The live answer being transcribed, where its last segment ended, and its last words:
+    /// the next segment's context.
+    live: Option<LiveContext>,
 }
 
 impl Transcriber {
@@ -141,6 +168,7 @@ impl Transcriber {
             state,
             settings,
             threads,
+            live: None,
         })
     }
 
@@ -170,14 +198,54 @@ impl Transcriber {
         self.transcribe_segment(audio, chunk.start, &recording.source)
     }
 
+    /// Transcribes the next live segment of the answer recorded at `source`: as
+    /// [`Transcriber::transcribe_segment`], after the last words of the segment before it when
+    /// `live_context_words` asks for them. Segments of one answer come in order (the one
+    /// worker takes them in order), so the context, like the cut, depends on the audio alone.
+    pub fn transcribe_live_segment(
+        &mut self,
+        samples: &[f32],
+        start: f64,
+        source: &Path,
+    ) -> Result<Vec<Word>, TranscribeError> {
+        let keep = self.settings.live_context_words;
+        // The same answer, going on from where its last segment ended (a new take of the same
+        // file starts afresh).
+        let earlier = self
+            .live
+            .take()
+            .filter(|c| c.answer == source && start >= c.end - 1e-6)
+            .map(|c| c.words)
+            .unwrap_or_default();
+        let words = self.decode(samples, start, source, &earlier.join(" "))?;
+        let mut context = earlier;
+        context.extend(words.iter().map(|w| w.text.clone()));
+        context.drain(..context.len().saturating_sub(keep));
+        self.live = Some(LiveContext {
+            answer: source.to_owned(),
+            end: start + samples.len() as f64 / SAMPLE_RATE as f64,
+            words: context,
+        });
+        Ok(words)
+    }
+
     /// Transcribes one stretch of speech that starts `start` seconds into its recording; the
-    /// words' times are in the recording's time. What live transcription sends, segment by
-    /// segment, while the candidate is still speaking.
+    /// words' times are in the recording's time.
     pub fn transcribe_segment(
         &mut self,
         samples: &[f32],
         start: f64,
         source: &Path,
+    ) -> Result<Vec<Word>, TranscribeError> {
+        self.decode(samples, start, source, "")
+    }
+
+    fn decode(
+        &mut self,
+        samples: &[f32],
+        start: f64,
+        source: &Path,
+        before: &str,
     ) -> Result<Vec<Word>, TranscribeError> {
         let chunk = SpeechRegion {
             start,
@@ -202,7 +270,7 @@ impl Transcriber {
             },
         };
         let mut params = FullParams::new(strategy);
-        params.set_temperature(0.0);
+        params.set_temperature(settings.temperature);
         params.set_temperature_inc(settings.temperature_increment);
         params.set_entropy_thold(settings.entropy_threshold);
         params.set_logprob_thold(settings.logprob_threshold);
@@ -211,9 +279,14 @@ impl Transcriber {
         params.set_n_threads(self.threads as i32);
         params.set_language(Some(&self.settings.language));
         params.set_no_context(true);
-        params.set_suppress_nst(true);
+        params.set_suppress_nst(!settings.allow_non_speech);
         params.set_token_timestamps(true);
-        params.set_initial_prompt(&self.settings.initial_prompt);
+        let prompt = if before.is_empty() {
+            self.settings.initial_prompt.clone()
+        } else {
+            format!("{} {before}", self.settings.initial_prompt)
+        };
+        params.set_initial_prompt(&prompt);
         params.set_print_progress(false);
         params.set_print_realtime(false);
         params.set_print_special(false);
@@ -243,7 +316,10 @@ impl Transcriber {
                 });
             }
         }
-        let words = collapse_loops(words_from_tokens(&pieces, chunk));
+        let words = drop_repeated_passages(
+            drop_doubled_words(collapse_loops(words_from_tokens(&pieces, chunk))),
+            chunk.seconds(),
+        );
         Ok(if is_repetition_hallucination(&words) {
             Vec::new()
         } else {
@@ -298,6 +374,7 @@ fn words_from_tokens(pieces: &[TokenPiece], chunk: SpeechRegion) -> Vec<Word> {
                 text: trimmed.to_owned(),
                 start,
                 end: end.max(start),
+                by_sound: false,
             }),
         }
     }
@@ -362,6 +439,106 @@ fn collapse_loops(words: Vec<Word>) -> Vec<Word> {
         .collect()
 }
 
+/// The fastest a person says words, per minute of audio: more means Whisper wrote something
+/// twice. Fast speakers reach 220; auctioneers 250.
+pub const MAX_HUMAN_WPM: f64 = 250.0;
+/// The shortest passage checked for a second copy (shorter loops are `collapse_loops`' work).
+const PASSAGE_MIN_WORDS: usize = 3;
+/// Words a second copy may differ by, per word of the passage: Whisper rarely writes the same
+/// passage twice letter for letter (punctuation, a number as digits).
+const PASSAGE_EDITS_PER_WORD: f64 = 0.15;
+/// A second copy whose words start this long (seconds) before the first copy ends was decoded
+/// from audio already transcribed.
+const PASSAGE_OVERLAP_SLACK: f64 = 0.5;
+
+/// Whisper's third failure: a passage written twice when it was said once, as when it decodes
+/// the same audio again after a wrong timestamp, or continues a window with what it already
+/// wrote. A passage followed by (nearly) itself is kept once when its audio cannot hold it
+/// twice: the copies' word times overlap, or with both copies the chunk holds more words than
+/// anyone says in its `seconds`. A passage really said twice keeps both.
+fn drop_repeated_passages(mut words: Vec<Word>, seconds: f64) -> Vec<Word> {
+    let key = |w: &Word| -> String {
+        w.text
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let mut i = 0;
+    while i + 2 * PASSAGE_MIN_WORDS <= words.len() {
+        let keys: Vec<String> = words.iter().map(key).collect();
+        let too_many = |n: usize| {
+            words.len() as f64 / (seconds / 60.0).max(1e-9) > MAX_HUMAN_WPM
+                && (words.len() - n) as f64 / (seconds / 60.0).max(1e-9) <= MAX_HUMAN_WPM * 1.2
+        };
+        let copy = (PASSAGE_MIN_WORDS..=(words.len() - i) / 2)
+            .rev()
+            .find_map(|n| {
+                let first = &keys[i..i + n];
+                let anchor = &first[..PASSAGE_MIN_WORDS];
+                // The second copy starts where the first ends, with the same opening words.
+                if keys[i + n..].get(..PASSAGE_MIN_WORDS) != Some(anchor) {
+                    return None;
+                }
+                let second_len = n.min(keys.len() - i - n);
+                let second = &keys[i + n..i + n + second_len];
+                let allowed = (n as f64 * PASSAGE_EDITS_PER_WORD).floor() as usize;
+                if edit_distance(first, second) > allowed {
+                    return None;
+                }
+                let overlaps = words[i + n].start < words[i + n - 1].end - PASSAGE_OVERLAP_SLACK;
+                (overlaps || too_many(second_len)).then_some((n, second_len))
+            });
+        match copy {
+            Some((n, second_len)) => {
+                words.drain(i + n..i + n + second_len);
+            }
+            None => i += 1,
+        }
+    }
+    words
+}
+
+/// Two words can share no sound: a word written again at the very time it started ("uh, uh"
+/// both at 33.84 s, for one "uh") is the same word twice, and kept once.
+fn drop_doubled_words(words: Vec<Word>) -> Vec<Word> {
+    const SAME_START_SECONDS: f64 = 0.02;
+    let key = |w: &Word| -> String {
+        w.text
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let mut kept: Vec<Word> = Vec::with_capacity(words.len());
+    for word in words {
+        let doubled = kept.last().is_some_and(|last| {
+            key(last) == key(&word) && word.start <= last.start + SAME_START_SECONDS
+        });
+        if !doubled {
+            kept.push(word);
+        }
+    }
+    kept
+}
+
+/// Words inserted, deleted or replaced to turn `a` into `b`.
+fn edit_distance(a: &[String], b: &[String]) -> usize {
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, y) in b.iter().enumerate() {
+            let next = (diagonal + usize::from(x != y))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            diagonal = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
 /// Whisper's typical failure on noise: one word over and over. Such output is dropped.
 fn is_repetition_hallucination(words: &[Word]) -> bool {
     if words.len() < 4 {
@@ -411,6 +588,7 @@ pub fn transcript_from_text(text: &str, speech: &[SpeechRegion], duration: f64) 
                 text: (*w).to_owned(),
                 start: to_time(offset),
                 end: to_time(offset + share * 0.85),
+                by_sound: false,
             };
             offset += share;
             word
@@ -473,6 +651,7 @@ mod tests {
             text: t.into(),
             start: 0.0,
             end: 0.1,
+            by_sound: false,
         };
         assert!(is_repetition_hallucination(&[
             w("you"),
@@ -494,6 +673,7 @@ mod tests {
                 text: t.into(),
                 start: 0.0,
                 end: 0.1,
+                by_sound: false,
             })
             .collect()
     }
@@ -524,6 +704,63 @@ mod tests {
         assert_eq!(texts(&collapse_loops(said.clone())), texts(&said));
         let looped = words("and and and and then we shipped");
         assert_eq!(texts(&collapse_loops(looped)), "and then we shipped");
+    }
+
+    /// `text` spread evenly from `start` to `end` seconds.
+    fn timed(text: &str, start: f64, end: f64) -> Vec<Word> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let step = (end - start) / words.len() as f64;
+        words
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Word {
+                text: (*t).into(),
+                start: start + i as f64 * step,
+                end: start + (i as f64 + 0.8) * step,
+                by_sound: false,
+            })
+            .collect()
+    }
+
+    const PASSAGE: &str = "We cut the launch to two markets, measured retention for six weeks, \
+        and only then widened it, because the holiday traffic had inflated the first test";
+
+    #[test]
+    fn a_passage_written_twice_in_the_time_of_one_is_kept_once() {
+        // 28 words said in 9 s (187 a minute); written twice, 373 a minute.
+        let mut twice = timed(PASSAGE, 0.0, 4.5);
+        twice.extend(timed(PASSAGE, 4.5, 9.0));
+        assert_eq!(texts(&drop_repeated_passages(twice, 9.0)), PASSAGE);
+        // The second copy decoded over the same audio: its times overlap the first's.
+        let mut overlapping = timed(PASSAGE, 0.0, 9.0);
+        overlapping.extend(timed(&PASSAGE.replace("six", "6"), 2.0, 9.0));
+        assert_eq!(texts(&drop_repeated_passages(overlapping, 30.0)), PASSAGE);
+    }
+
+    #[test]
+    fn a_word_written_twice_at_one_time_is_kept_once() {
+        let mut doubled = timed("the cost was uh", 0.0, 2.0);
+        let mut again = doubled[3].clone();
+        again.text = "uh,".into();
+        doubled.push(again);
+        doubled.extend(timed("about forty thousand", 2.5, 4.0));
+        assert_eq!(
+            texts(&drop_doubled_words(doubled)),
+            "the cost was uh about forty thousand"
+        );
+        let said_twice = timed("uh, uh, about forty", 0.0, 2.0);
+        assert_eq!(
+            drop_doubled_words(said_twice.clone()).len(),
+            said_twice.len()
+        );
+    }
+
+    #[test]
+    fn a_passage_said_twice_is_kept_twice() {
+        let mut said = timed(PASSAGE, 0.0, 9.0);
+        said.extend(timed(PASSAGE, 9.5, 18.5));
+        let kept = drop_repeated_passages(said, 19.0);
+        assert_eq!(kept.len(), 2 * PASSAGE.split_whitespace().count());
     }
 
     #[test]

@@ -98,7 +98,9 @@ impl Worker {
                         } => {
                             let result = engine
                                 .transcriber()
-                                .and_then(|t| Ok(t.transcribe_segment(&samples, start, &source)?))
+                                .and_then(|t| {
+                                    Ok(t.transcribe_live_segment(&samples, start, &source)?)
+                                })
                                 .map_err(|e| format!("{e:#}"));
                             let _ = reply.send(result);
                         }

@@ -57,6 +57,7 @@ fn scored(text_before: &str, text_after: &str) -> (Transcript, Scorecard) {
             text: w.into(),
             start: at,
             end: at + 0.3,
+            by_sound: false,
         });
         at += 0.4;
     }
@@ -67,6 +68,7 @@ fn scored(text_before: &str, text_after: &str) -> (Transcript, Scorecard) {
             text: w.into(),
             start: at,
             end: at + 0.3,
+            by_sound: false,
         });
         at += 0.4;
     }

@@ -180,12 +180,17 @@ impl Fixture {
 
     /// `viva transcribe WAV --json [--live]` with tiny.en.
     fn transcribe(&self, wav: &Path, live: bool) -> serde_json::Value {
+        self.transcribe_with(&self.model, wav, live)
+    }
+
+    /// `viva transcribe WAV --json [--live]` with `model`.
+    fn transcribe_with(&self, model: &Path, wav: &Path, live: bool) -> serde_json::Value {
         let mut args = vec![
             "transcribe",
             wav.to_str().unwrap(),
             "--json",
             "--model",
-            self.model.to_str().unwrap(),
+            model.to_str().unwrap(),
         ];
         if live {
             args.push("--live");
@@ -287,6 +292,63 @@ fn live_segments_transcribe_a_long_answer_as_well_as_the_whole_file() {
          live: {live}\nwhole: {}",
         fixture.long_answer_text()
     );
+}
+
+/// The first passage of `min_words` or more that `hypothesis` holds twice in a row where
+/// `reference` does not.
+fn passage_written_twice(
+    reference: &[String],
+    hypothesis: &[String],
+    min_words: usize,
+) -> Option<String> {
+    let said_twice = |passage: &[String]| {
+        let doubled: Vec<&String> = passage.iter().chain(passage).collect();
+        reference
+            .windows(doubled.len())
+            .any(|w| w.iter().zip(&doubled).all(|(a, b)| a == *b))
+    };
+    for n in (min_words..=hypothesis.len() / 2).rev() {
+        for i in 0..=hypothesis.len() - 2 * n {
+            let passage = &hypothesis[i..i + n];
+            if passage == &hypothesis[i + n..i + 2 * n] && !said_twice(passage) {
+                return Some(passage.join(" "));
+            }
+        }
+    }
+    None
+}
+
+/// Base repeated a whole 46-word answer once (93 words, 428 a minute). No transcript from
+/// tiny.en or base, whole or live, in any voice, holds a passage twice that was said once, or
+/// runs above 250 words a minute of speech.
+#[test]
+fn no_model_writes_a_passage_twice_or_faster_than_anyone_speaks() {
+    let fixture = Fixture::get();
+    let models = [fixture.model.clone(), real_model("base")];
+    for (i, answer) in fixture.answers.iter().enumerate() {
+        let wav = fixture.sandbox.path(&format!("answer-{i}.wav"));
+        let reference = wer_words(&answer.text);
+        for model in &models {
+            for live in [false, true] {
+                let heard = fixture.transcribe_with(model, &wav, live);
+                let words = wer_words(&transcript_text(&heard));
+                let speech = heard["speech"].as_array().unwrap();
+                let first = speech[0]["start"].as_f64().unwrap();
+                let last = speech[speech.len() - 1]["end"].as_f64().unwrap();
+                let wpm = words.len() as f64 / ((last - first) / 60.0);
+                let what = format!(
+                    "{:?} answer {i}, {}, {}",
+                    answer.voice,
+                    model.file_name().unwrap().to_string_lossy(),
+                    if live { "live" } else { "whole file" }
+                );
+                assert!(wpm <= 250.0, "{what}: {wpm:.0} words a minute: {words:?}");
+                if let Some(twice) = passage_written_twice(&reference, &words, 4) {
+                    panic!("{what}: \"{twice}\" written twice, said once");
+                }
+            }
+        }
+    }
 }
 
 #[test]

@@ -662,6 +662,7 @@ mod tests {
                 text: w.into(),
                 start: i as f64 * 0.4,
                 end: i as f64 * 0.4 + 0.3,
+                by_sound: false,
             })
             .collect();
         let tokens = Normalizer::default().tokenize(words.iter().map(|w| w.text.as_str()));

@@ -120,7 +120,7 @@ impl<'a> Document<'a> {
             && !lexicon::TIME_WORDS.contains(&norm)
             && !lexicon::PERIOD_WORDS.contains(&norm)
             && !lexicon::NOT_CONTENT.contains(&norm)
-            && !lexicon::DEFAULT_FILLERS.contains(&norm)
+            && !lexicon::default_fillers().any(|f| f == norm)
             && !lexicon::ORDINARY_WORDS.contains(&norm)
             && !self.topic.iter().any(|w| w == norm)
     }
@@ -207,6 +207,7 @@ pub(crate) mod tests {
                 text: w.to_owned(),
                 start: i as f64 * 0.4,
                 end: i as f64 * 0.4 + 0.3,
+                by_sound: false,
             })
             .collect()
     }

@@ -84,6 +84,14 @@ fn like_is_filler(before: Option<&Token>, like: &Token, after: Option<&Token>) -
     {
         return false;
     }
+    // "pull back, like a big drop": after a break and straight into a noun phrase, "like"
+    // gives an example ("such as"); a hesitation is set off on its own ("like, a").
+    if comma_before
+        && !comma_after
+        && after.is_some_and(|a| lexicon::DETERMINERS.contains(&a.norm.as_str()))
+    {
+        return false;
+    }
     if comma_after || comma_before {
         return true;
     }
@@ -157,12 +165,18 @@ fn is_quantity(norm: &str) -> bool {
 mod tests {
     use super::*;
 
+    #[test]
+    fn like_giving_an_example_is_not_a_filler() {
+        assert!(fillers_in("we set a line to pull back, like a big drop in retention").is_empty());
+        assert_eq!(
+            fillers_in("we had some early numbers, like, a few hundred trials"),
+            ["like"]
+        );
+    }
+
     fn fillers_in(answer: &str) -> Vec<String> {
         let n = Normalizer::default();
-        let list: Vec<String> = lexicon::DEFAULT_FILLERS
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let list: Vec<String> = lexicon::default_fillers().map(str::to_owned).collect();
         find_fillers(&n.tokenize_text(answer), &list, &n)
             .into_iter()
             .map(|h| h.filler)

@@ -48,10 +48,34 @@ pub const CRUTCH_PHRASES: &[&str] = &[
     "in terms of",
 ];
 
+/// Hesitations: one sound, spelled as Whisper spells it ("umm" and "hmmm" fold to these), and
+/// what the filled-pause detector writes for one it hears from the sound.
+pub const HESITATIONS: &[&str] = &["um", "uh", "er", "erm", "ah", "hmm", "mm"];
+
+/// The word the transcript shows for a hesitation heard from the sound alone.
+pub const HEARD_HESITATION: &str = "uh";
+
+/// Phrases that are fillers in some positions only (`score::fillers` decides where).
+pub const FILLER_PHRASES: &[&str] = &["you know", "i mean", "like"];
+
 /// The fillers viva counts unless the configuration says otherwise.
-pub const DEFAULT_FILLERS: &[&str] = &[
-    "um", "uh", "er", "erm", "ah", "hmm", "you know", "i mean", "like",
-];
+pub fn default_fillers() -> impl Iterator<Item = &'static str> {
+    HESITATIONS.iter().chain(FILLER_PHRASES).copied()
+}
+
+/// Whether a written word is a hesitation, however drawn out ("Ummm," is).
+pub fn is_hesitation_spelling(word: &str) -> bool {
+    let norm: String = word
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect();
+    let folded = super::text::fold_repeats(&norm);
+    !folded.is_empty()
+        && HESITATIONS
+            .iter()
+            .any(|h| super::text::fold_repeats(h) == folded)
+}
 
 /// Words after which "like" is a verb: "I like", "users would like", "we didn't like".
 pub const LIKE_AS_VERB_AFTER: &[&str] = &[

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::bank::{Prompt, Structure, Weights};
 use crate::meaning::MeaningMatches;
 use crate::prosody::Prosody;
-use crate::transcribe::Transcript;
+use crate::transcribe::{Transcript, Word};
 use crate::vad::SpeechRegion;
 use coverage::{CoverageRules, MatchedBy};
 use mention::Stance;
@@ -69,10 +69,7 @@ impl Default for ScoringSettings {
         Self {
             pause_seconds: 2.0,
             wpm: [120.0, 165.0],
-            fillers: lexicon::DEFAULT_FILLERS
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            fillers: lexicon::default_fillers().map(str::to_owned).collect(),
             pace_window_seconds: 15.0,
             fillers_per_minute_ok: 2.0,
             hedges_per_minute_ok: 1.0,
@@ -252,6 +249,9 @@ pub struct FillerScore {
 pub struct FillerItem {
     pub word: String,
     pub at_seconds: f64,
+    /// Heard from the sound (a filled pause Whisper left out), not in Whisper's words.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_sound: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -273,6 +273,25 @@ const FILLERS_PER_MINUTE_TO_ZERO: f64 = 8.0;
 const SPECIFICS_SERVE_FULLY: f64 = 50.0;
 /// Feedback lines kept, the most important first.
 const FEEDBACK_LINES: usize = 5;
+
+/// The fillers in `words`, as the scorecard counts them: what `viva bench fillers` measures.
+pub fn fillers_in(words: &[Word], settings: &ScoringSettings) -> Vec<FillerItem> {
+    let normalizer = Normalizer::default();
+    let tokens = normalizer.tokenize(words.iter().map(|w| w.text.as_str()));
+    fillers::find_fillers(&tokens, &settings.fillers, &normalizer)
+        .into_iter()
+        .map(|hit| filler_item(hit, words, &tokens))
+        .collect()
+}
+
+fn filler_item(hit: fillers::FillerHit, words: &[Word], tokens: &[Token]) -> FillerItem {
+    let word = &words[tokens[hit.first_token].word_index];
+    FillerItem {
+        word: hit.filler,
+        at_seconds: word.start,
+        by_sound: word.by_sound,
+    }
+}
 
 /// Scores one answer against one prompt's rubric.
 pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) -> Scorecard {
@@ -418,10 +437,7 @@ pub fn score(prompt: &Prompt, answer: Answer<'_>, settings: &ScoringSettings) ->
 
     let filler_items: Vec<FillerItem> = filler_hits
         .into_iter()
-        .map(|hit| FillerItem {
-            word: hit.filler,
-            at_seconds: word_time(hit.first_token),
-        })
+        .map(|hit| filler_item(hit, &transcript.words, tokens))
         .collect();
     let filler_rate = per_minute(filler_items.len(), minutes);
     let fillers = FillerScore {
@@ -738,6 +754,7 @@ mod tests {
                 text: w.into(),
                 start: 1.0 + i as f64 * step,
                 end: 1.0 + i as f64 * step + step * 0.8,
+                by_sound: false,
             })
             .collect();
         let end = words.last().map_or(1.0, |w| w.end);

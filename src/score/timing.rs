@@ -108,6 +108,7 @@ mod tests {
                 text: "word".into(),
                 start: t,
                 end: t + step * 0.8,
+                by_sound: false,
             });
             t += step;
         }

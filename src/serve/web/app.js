@@ -410,6 +410,7 @@ function transcriptLegend() {
   return el("p", { class: "legend" },
     el("span", { class: "legend-concept" }, "concept heard"), " ",
     el("span", { class: "legend-filler" }, "filler"), " ",
+    el("span", { class: "legend-filler by-sound" }, "uh~ heard in the sound"), " ",
     el("span", { class: "legend-pause" }, "long pause"), " ",
     el("span", { class: "legend-note" }, "Select a word to play from it."));
 }
@@ -470,12 +471,14 @@ function transcriptWords(words, card, audio) {
     const classes = ["word"];
     if (names.length) classes.push("concept-hit");
     if (marks.fillers[i]) classes.push("filler");
+    if (word.by_sound) classes.push("by-sound");
+    const fillerTitle = word.by_sound ? "filler heard in the sound (Whisper left it out)" : "filler";
     paragraph.append(el("span", {
       class: classes.join(" "),
       "data-start": word.start,
       "data-end": word.end,
-      title: names.length ? names.join(", ") : (marks.fillers[i] ? "filler" : null),
-    }, word.text), " ");
+      title: names.length ? names.join(", ") : (marks.fillers[i] ? fillerTitle : null),
+    }, word.by_sound ? `${word.text}~` : word.text), " ");
   });
   for (const seconds of marks.pausesBefore[words.length]) paragraph.append(pauseMarker(seconds));
   paragraph.addEventListener("click", (event) => {

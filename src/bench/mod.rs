@@ -50,7 +50,7 @@ pub fn latency(engine: &mut Engine, prompt: &Prompt, recording: &Recording) -> R
         let start = worker_free_at.max(segment.arrives_at);
         max_queue = max_queue.max(start - segment.arrives_at);
         let began = Instant::now();
-        words.extend(transcriber.transcribe_segment(
+        words.extend(transcriber.transcribe_live_segment(
             &recording.samples[segment.from..segment.to],
             segment.from as f64 / SAMPLE_RATE as f64,
             &recording.source,
@@ -179,3 +179,4 @@ pub fn delivery(recording: &Recording, seconds: Option<f64>) -> DeliveryFigures 
         delivery: judged,
     }
 }
+pub mod fillers;
