@@ -205,6 +205,12 @@ enum BenchCommand {
         /// stretch and what was said there), no Whisper: for tuning it. JSON.
         #[arg(long)]
         sound_only: bool,
+        /// Live transcription only (not the whole file as well).
+        #[arg(long)]
+        live_only: bool,
+        /// Only recordings in this voice (espeak, slt, rms, hts).
+        #[arg(long)]
+        voice: Option<String>,
     },
 }
 
@@ -512,14 +518,12 @@ fn bench_cmd(env: Env, what: Option<BenchCommand>) -> Result<ExitCode> {
             only,
             json,
             sound_only,
-        }) => filler_bench(
-            &env,
-            set,
-            split.as_deref(),
-            only.as_deref(),
-            json,
-            sound_only,
-        )?,
+            live_only,
+            voice,
+        }) => {
+            let pick = FillerPick { split, only, voice };
+            filler_bench(&env, set, &pick, json, sound_only, live_only)?
+        }
         Some(BenchCommand::Latency {
             input,
             prompt,
@@ -577,13 +581,20 @@ fn bench_cmd(env: Env, what: Option<BenchCommand>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Which recordings of the filler set `viva bench fillers` takes.
+struct FillerPick {
+    split: Option<String>,
+    only: Option<String>,
+    voice: Option<String>,
+}
+
 fn filler_bench(
     env: &Env,
     set: Option<PathBuf>,
-    split: Option<&str>,
-    only: Option<&str>,
+    pick: &FillerPick,
     json: bool,
     sound_only: bool,
+    live_only: bool,
 ) -> Result<()> {
     use crate::bench::fillers;
     let set = set.unwrap_or_else(|| {
@@ -591,8 +602,13 @@ fn filler_bench(
             .map_or_else(|| PathBuf::from("."), |d| d.cache_dir().to_owned())
             .join("viva/filler-set")
     });
-    let mut clips = fillers::load_set(&set, split)?;
-    clips.retain(|c| only.is_none_or(|o| c.name.starts_with(o)));
+    let mut clips = fillers::load_set(&set, pick.split.as_deref())?;
+    clips.retain(|c| {
+        pick.only
+            .as_ref()
+            .is_none_or(|o| c.name.starts_with(o.as_str()))
+            && pick.voice.as_ref().is_none_or(|v| &c.voice == v)
+    });
     if sound_only {
         let heard: Vec<_> = clips
             .iter()
@@ -614,7 +630,12 @@ fn filler_bench(
         });
         let mut results = Vec::new();
         for clip in &clips {
-            results.extend(fillers::measure(&mut engine, clip, &env.config.score)?);
+            results.extend(fillers::measure(
+                &mut engine,
+                clip,
+                &env.config.score,
+                live_only,
+            )?);
             eprint!(".");
         }
         eprintln!();

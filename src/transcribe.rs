@@ -393,6 +393,15 @@ fn is_non_speech_note(word: &str) -> bool {
         || word.chars().all(|c| !c.is_alphanumeric())
 }
 
+/// A word as the loop and repeat guards compare it: letters and digits, lower case.
+fn word_key(word: &Word) -> String {
+    word.text
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 /// The longest phrase looked for when removing loops.
 const LOOP_MAX_WORDS: usize = 10;
 /// A phrase of one or two words must come this many times in a row to be a loop ("no, no" is
@@ -402,14 +411,7 @@ const LOOP_MIN_REPEATS_SHORT: usize = 3;
 /// Whisper's other failure: a phrase repeated over and over ("I'm gonna get this in the next
 /// episode" six times). Runs of the same phrase are kept once.
 fn collapse_loops(words: Vec<Word>) -> Vec<Word> {
-    let key = |w: &Word| -> String {
-        w.text
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    let keys: Vec<String> = words.iter().map(key).collect();
+    let keys: Vec<String> = words.iter().map(word_key).collect();
     let mut keep = vec![true; words.len()];
     let mut i = 0;
     while i < words.len() {
@@ -457,16 +459,9 @@ const PASSAGE_OVERLAP_SLACK: f64 = 0.5;
 /// twice: the copies' word times overlap, or with both copies the chunk holds more words than
 /// anyone says in its `seconds`. A passage really said twice keeps both.
 fn drop_repeated_passages(mut words: Vec<Word>, seconds: f64) -> Vec<Word> {
-    let key = |w: &Word| -> String {
-        w.text
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
     let mut i = 0;
     while i + 2 * PASSAGE_MIN_WORDS <= words.len() {
-        let keys: Vec<String> = words.iter().map(key).collect();
+        let keys: Vec<String> = words.iter().map(word_key).collect();
         let too_many = |n: usize| {
             words.len() as f64 / (seconds / 60.0).max(1e-9) > MAX_HUMAN_WPM
                 && (words.len() - n) as f64 / (seconds / 60.0).max(1e-9) <= MAX_HUMAN_WPM * 1.2
@@ -503,17 +498,10 @@ fn drop_repeated_passages(mut words: Vec<Word>, seconds: f64) -> Vec<Word> {
 /// both at 33.84 s, for one "uh") is the same word twice, and kept once.
 fn drop_doubled_words(words: Vec<Word>) -> Vec<Word> {
     const SAME_START_SECONDS: f64 = 0.02;
-    let key = |w: &Word| -> String {
-        w.text
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
     let mut kept: Vec<Word> = Vec::with_capacity(words.len());
     for word in words {
         let doubled = kept.last().is_some_and(|last| {
-            key(last) == key(&word) && word.start <= last.start + SAME_START_SECONDS
+            word_key(last) == word_key(&word) && word.start <= last.start + SAME_START_SECONDS
         });
         if !doubled {
             kept.push(word);

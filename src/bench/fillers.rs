@@ -45,8 +45,9 @@ pub const KINDS: [&str; 7] = ["um", "uh", "er", "hmm", "you know", "i mean", "li
 /// The kinds a speaking coach counts as hesitations: one sound, spelled four ways.
 const HESITATIONS: [&str; 4] = ["um", "uh", "er", "hmm"];
 /// How far (seconds) a found filler may sit outside the said one's span and still be it:
-/// Whisper's token times drift, by over a second at times (seen on tiny.en).
-const TIME_SLACK: f64 = 1.5;
+/// Whisper's token times drift, by over two seconds in a 28-second chunk (seen on tiny.en).
+/// The pairing keeps order, so a wide slack cannot swap neighbours.
+const TIME_SLACK: f64 = 3.0;
 
 /// How one recording was heard, one way (whole file or live).
 #[derive(Debug, Clone, Serialize)]
@@ -129,17 +130,26 @@ pub fn sound_only(clip: &Clip) -> Result<Vec<(Stretch, Option<String>)>> {
     )
 }
 
-/// Transcribes one clip whole and live and measures both.
+/// Transcribes one clip whole and live (or live only) and measures each.
 pub fn measure(
     engine: &mut Engine,
     clip: &Clip,
     settings: &ScoringSettings,
-) -> Result<[ClipResult; 2]> {
+    live_only: bool,
+) -> Result<Vec<ClipResult>> {
     let recording = audio::load_wav(&clip.wav)?;
-    let whole = engine.hear(&recording)?;
-    let live = engine.hear_live(&recording)?;
-    let prosody = crate::prosody::measure(&recording.samples, &live.speech);
-    let stretches = |heard: &HeardAnswer| {
+    let speech = crate::vad::detect(&recording.samples, &crate::vad::VadSettings::default());
+    let prosody = crate::prosody::measure(&recording.samples, &speech);
+    let mut results = Vec::new();
+    for live in [false, true] {
+        if live_only && !live {
+            continue;
+        }
+        let heard = if live {
+            engine.hear_live(&recording)?
+        } else {
+            engine.hear(&recording)?
+        };
         let whisper: Vec<Word> = heard
             .transcript
             .words
@@ -147,12 +157,10 @@ pub fn measure(
             .filter(|w| !w.by_sound)
             .cloned()
             .collect();
-        crate::hesitation::stretches(&recording.samples, &prosody, &whisper)
-    };
-    Ok([
-        judge(clip, &whole, false, settings, stretches(&whole)),
-        judge(clip, &live, true, settings, stretches(&live)),
-    ])
+        let stretches = crate::hesitation::stretches(&recording.samples, &prosody, &whisper);
+        results.push(judge(clip, &heard, live, settings, stretches));
+    }
+    Ok(results)
 }
 
 fn judge(
@@ -164,20 +172,15 @@ fn judge(
 ) -> ClipResult {
     let words = &heard.transcript.words;
     let found = score::fillers_in(words, settings);
+    let pairs = align(&clip.fillers, &found);
     let mut taken = vec![false; found.len()];
     let mut said = BTreeMap::new();
     let mut heard_by_kind = BTreeMap::new();
     let mut heard_by_sound = 0;
     let mut missed = Vec::new();
-    for truth in &clip.fillers {
+    for (t, truth) in clip.fillers.iter().enumerate() {
         *said.entry(truth.kind.clone()).or_insert(0) += 1;
-        let matching = found.iter().enumerate().position(|(i, f)| {
-            !taken[i]
-                && same_kind(&truth.kind, &f.word)
-                && f.at_seconds >= truth.start - TIME_SLACK
-                && f.at_seconds <= truth.end + TIME_SLACK
-        });
-        if let Some(i) = matching {
+        if let Some(i) = pairs[t] {
             taken[i] = true;
             *heard_by_kind.entry(truth.kind.clone()).or_insert(0) += 1;
             heard_by_sound += usize::from(found[i].by_sound);
@@ -222,6 +225,44 @@ fn judge(
         transcript: heard.transcript.text.clone(),
         stretches,
     }
+}
+
+/// Pairs each said filler with the found one that is it, in order: the most pairs of the same
+/// kind whose times are within `TIME_SLACK`, neither list reordered (an alignment, as for word
+/// errors), so Whisper's drifting times cannot pair a filler with its neighbour's.
+fn align(said: &[TrueFiller], found: &[score::FillerItem]) -> Vec<Option<usize>> {
+    let fits = |t: &TrueFiller, f: &score::FillerItem| {
+        same_kind(&t.kind, &f.word)
+            && f.at_seconds >= t.start - TIME_SLACK
+            && f.at_seconds <= t.end + TIME_SLACK
+    };
+    let (n, m) = (said.len(), found.len());
+    // best[i][j]: most pairs between the first i said and the first j found.
+    let mut best = vec![vec![0usize; m + 1]; n + 1];
+    for i in 1..=n {
+        for j in 1..=m {
+            let pair = if fits(&said[i - 1], &found[j - 1]) {
+                best[i - 1][j - 1] + 1
+            } else {
+                0
+            };
+            best[i][j] = pair.max(best[i - 1][j]).max(best[i][j - 1]);
+        }
+    }
+    let mut pairs = vec![None; n];
+    let (mut i, mut j) = (n, m);
+    while i > 0 && j > 0 {
+        if fits(&said[i - 1], &found[j - 1]) && best[i][j] == best[i - 1][j - 1] + 1 {
+            pairs[i - 1] = Some(j - 1);
+            i -= 1;
+            j -= 1;
+        } else if best[i][j] == best[i - 1][j] {
+            i -= 1;
+        } else {
+            j -= 1;
+        }
+    }
+    pairs
 }
 
 fn same_kind(said: &str, found: &str) -> bool {
