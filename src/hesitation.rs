@@ -1,11 +1,13 @@
 //! Filled pauses heard from the sound: the "uhhh" and "ummm" Whisper tidies away.
 //!
 //! Whisper was trained on transcripts that leave hesitations out, so it drops many of them
-//! whatever it is prompted with. A filled pause is easy to hear in the signal instead: a voiced
-//! stretch of 150 ms to 1.5 s whose pitch holds still and whose spectrum holds still (one vowel,
-//! perhaps closing on a hum), where no word was transcribed. Ordinary speech changes sound every
-//! 50 to 100 ms, so a stretch that stays put for a sixth of a second, with no word over it, is a
-//! hesitation. Each one found enters the transcript as a filler marked as heard by sound.
+//! whatever it is prompted with. A filled pause can be heard in the signal instead: a voiced
+//! stretch of 0.3 to 1.5 s whose pitch holds still and whose spectrum holds still (one vowel,
+//! perhaps closing on a hum), with no hesitation written near it. Ordinary speech changes sound
+//! every 50 to 100 ms, so a stretch that stays put for a third of a second is a hesitation.
+//! Each one found enters the transcript as a filler marked as heard by sound. Whisper's word
+//! times cannot say whether a word lies over the stretch: they spread over the filler it
+//! dropped.
 //!
 //! The stage reads the pitch track `prosody` measures and a coarse spectrum of its own, and the
 //! words `transcribe` produced; it decides nothing about scoring.
