@@ -81,7 +81,8 @@ pub struct TranscribeSettings {
     pub temperature: f32,
     /// Live segments are decoded after this many words of the segment before them (of the
     /// same answer), as Whisper decodes one window after the last inside a long file: the cut
-    /// then loses less context. 0 decodes each segment alone.
+    /// then loses less context (four-minute answers, tune half: live WER 6.3% alone, 5.8%
+    /// after 40 words, against 6.1% whole). 0 decodes each segment alone.
     pub live_context_words: usize,
     /// Beam search width; 0 decodes greedily (faster; as accurate on clear speech).
     pub beam_size: usize,
@@ -106,7 +107,7 @@ impl Default for TranscribeSettings {
             initial_prompt: "Umm, so, uh, let me think, like, hmm, I mean, okay.".into(),
             allow_non_speech: false,
             temperature: 0.0,
-            live_context_words: 0,
+            live_context_words: 40,
             beam_size: 0,
             best_of: 5,
             temperature_increment: 0.2,
