@@ -59,7 +59,6 @@ pub struct Stretch {
     pub end: f64,
     pub pitch_range_semitones: f32,
     pub median_flux_db: f32,
-    pub word_cover: f64,
     /// A hesitation Whisper wrote lies this close: the stretch is that one.
     pub near_written: bool,
     pub accepted: bool,
@@ -90,15 +89,14 @@ pub fn stretches(samples: &[f32], prosody: &Prosody, words: &[Word]) -> Vec<Stre
                 pitch.iter().copied().fold(0.0, f32::max),
             );
             let median_flux_db = spectra.median_flux(from, to);
-            let word_cover = word_cover(words, start, end);
             let near_written = words.iter().any(|w| {
                 lexicon::is_hesitation_spelling(&w.text)
                     && w.start < end + SAME_HESITATION_SECONDS
                     && w.end > start - SAME_HESITATION_SECONDS
             });
-            // Word cover is measured, not used: Whisper's word times stretch over the filler it
-            // dropped (a cover of 1.0 for nearly every stretch on the tune half), so only a
-            // hesitation it wrote nearby rules a stretch out.
+            // Not "no word over it": Whisper's word times stretch over the filler it dropped (a
+            // cover of 1.0 for nearly every stretch on the tune half), so only a hesitation it
+            // wrote nearby rules a stretch out.
             let accepted = pitch_range_semitones <= PITCH_RANGE_SEMITONES
                 && median_flux_db <= MAX_MEDIAN_FLUX_DB
                 && !near_written;
@@ -107,7 +105,6 @@ pub fn stretches(samples: &[f32], prosody: &Prosody, words: &[Word]) -> Vec<Stre
                 end,
                 pitch_range_semitones,
                 median_flux_db,
-                word_cover,
                 near_written,
                 accepted,
             })
@@ -180,16 +177,6 @@ fn semitones(a: f32, b: f32) -> f32 {
         return f32::MAX;
     }
     (12.0 * (b / a).log2()).abs()
-}
-
-/// The share of `start..end` under transcribed words (not hesitations already written).
-fn word_cover(words: &[Word], start: f64, end: f64) -> f64 {
-    let covered: f64 = words
-        .iter()
-        .filter(|w| !w.by_sound)
-        .map(|w| (w.end.min(end) - w.start.max(start)).max(0.0))
-        .sum();
-    covered / (end - start).max(1e-9)
 }
 
 /// Coarse log spectra of 20 ms frames, computed when first asked for.

@@ -285,18 +285,13 @@ fn without_fillers(text: &str) -> String {
         " {} ",
         crate::wer::normalised_words(&lower.replace('-', " "))
     );
-    for phrase in ["you know", "i mean", "like"] {
+    for phrase in crate::score::lexicon::FILLER_PHRASES {
         out = out.replace(&format!(" {phrase} "), " ");
     }
     out.split_whitespace()
-        .filter(|w| !is_hesitation_word(w))
+        .filter(|w| !crate::score::lexicon::is_hesitation_spelling(w))
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// um, umm, uh, uhh, er, erm, hmm, hm, mm, ah: however Whisper spells a hesitation.
-fn is_hesitation_word(word: &str) -> bool {
-    crate::score::lexicon::is_hesitation_spelling(word)
 }
 
 /// The tables `viva bench fillers` prints: recall per voice and kind, invented fillers, word
@@ -309,7 +304,6 @@ pub fn render(model: &str, results: &[ClipResult]) -> String {
             continue;
         }
         let mut voices: Vec<&str> = rows.iter().map(|r| r.voice.as_str()).collect();
-        voices.dedup();
         voices.sort_unstable();
         voices.dedup();
         out.push_str(&format!(
