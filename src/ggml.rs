@@ -20,6 +20,8 @@ pub struct ModelSummary {
     pub n_vocab: i32,
     pub n_audio_layer: i32,
     pub n_text_layer: i32,
+    /// Mel bands of the input: 128 for large-v3 and turbo, 80 before.
+    pub n_mels: i32,
     /// Tensors with weights; 0 for a weightless test model.
     pub tensors: usize,
 }
@@ -42,7 +44,7 @@ pub fn check_model_file(path: &Path) -> Result<ModelSummary, String> {
     for value in &mut hparams {
         *value = read_i32(&mut r).map_err(cut)?;
     }
-    let [n_vocab, _, _, _, n_audio_layer, _, _, _, n_text_layer, _, _] = hparams;
+    let [n_vocab, _, _, _, n_audio_layer, _, _, _, n_text_layer, n_mels, _] = hparams;
 
     let n_mel = read_i32(&mut r).map_err(cut)?;
     let n_fft = read_i32(&mut r).map_err(cut)?;
@@ -96,6 +98,7 @@ pub fn check_model_file(path: &Path) -> Result<ModelSummary, String> {
         n_vocab,
         n_audio_layer,
         n_text_layer,
+        n_mels,
         tensors,
     })
 }

@@ -5,9 +5,12 @@
 //! stretch of 0.3 to 1.5 s whose pitch holds still and whose spectrum holds still (one vowel,
 //! perhaps closing on a hum), with no hesitation written near it. Ordinary speech changes sound
 //! every 50 to 100 ms, so a stretch that stays put for a third of a second is a hesitation.
-//! Each one found enters the transcript as a filler marked as heard by sound. Whisper's word
-//! times cannot say whether a word lies over the stretch: they spread over the filler it
-//! dropped.
+//! Each one found enters the transcript as a filler marked as heard by sound. Whether Whisper
+//! wrote that hesitation is read from its word times, which must be the aligned ones
+//! (`transcribe`): timestamp-token times drift by seconds, and with them two "uh" in three the
+//! detector found on the tune half were ones Whisper had written elsewhere, counted twice. Its
+//! word ends still cannot say whether a word lies over the stretch: a word runs on over the
+//! filler it dropped.
 //!
 //! The stage reads the pitch track `prosody` measures and a coarse spectrum of its own, and the
 //! words `transcribe` produced; it decides nothing about scoring.

@@ -1,8 +1,9 @@
 //! Transcription: speech regions of a [`Recording`] in, a [`Transcript`] with word times out.
 //!
 //! Whisper runs locally through whisper-rs on the speech regions only (it invents text on
-//! silence), with token timestamps for word times, no carried context, non-speech tokens
-//! suppressed, and a short prompt that keeps the fillers Whisper would otherwise tidy away.
+//! silence), with word times from the model's alignment heads, no carried context, non-speech
+//! tokens suppressed, and a short prompt that keeps the fillers Whisper would otherwise tidy
+//! away.
 //! A corrected transcript from a file can stand in for Whisper's words; it is then spread over
 //! the same speech regions, so pace and pauses still come from the audio.
 
@@ -10,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use whisper_rs::{
-    FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState,
+    DtwMode, DtwModelPreset, DtwParameters, FullParams, SamplingStrategy, WhisperContext,
+    WhisperContextParameters, WhisperState,
 };
 
 use crate::audio::{Recording, SAMPLE_RATE};
@@ -79,6 +81,11 @@ pub struct TranscribeSettings {
     /// The first decoding temperature; 0 is greedy. Hotter samples more freely (and keeps a
     /// few more hesitations), at the cost of words.
     pub temperature: f32,
+    /// Word start times from the model's alignment heads (whisper.cpp's DTW over the
+    /// cross-attention), not from its timestamp tokens, whose times drift by seconds inside a
+    /// window: the filled-pause detector and the filler bench read where each word was said.
+    /// Models without known alignment heads (large-v1/v2, unknown shapes) keep token times.
+    pub align_words: bool,
     /// Live segments are decoded after this many words of the segment before them (of the
     /// same answer), as Whisper decodes one window after the last inside a long file: the cut
     /// then loses less context (four-minute answers, tune half: live WER 6.3% alone, 5.8%
@@ -108,6 +115,7 @@ impl Default for TranscribeSettings {
             allow_non_speech: false,
             temperature: 0.0,
             live_context_words: 40,
+            align_words: true,
             beam_size: 0,
             best_of: 5,
             temperature_increment: 0.2,
@@ -137,6 +145,8 @@ pub struct Transcriber {
     state: WhisperState,
     settings: TranscribeSettings,
     threads: usize,
+    /// Whether word starts come from the alignment heads (see `align_words`).
+    aligned: bool,
     /// The live answer being transcribed, where its last segment ended, and its last words:
     /// the next segment's context.
     live: Option<LiveContext>,
@@ -150,12 +160,20 @@ impl Transcriber {
             path: model_path.to_owned(),
             detail,
         };
-        crate::ggml::check_model_file(model_path).map_err(bad)?;
+        let summary = crate::ggml::check_model_file(model_path).map_err(bad)?;
         let path_str = model_path
             .to_str()
             .ok_or_else(|| bad("the path is not valid UTF-8".into()))?;
         let mut params = WhisperContextParameters::default();
         params.use_gpu(false);
+        let heads = alignment_heads(&summary).filter(|_| settings.align_words);
+        let aligned = heads.is_some();
+        if let Some(model_preset) = heads {
+            params.dtw_parameters(DtwParameters {
+                mode: DtwMode::ModelPreset { model_preset },
+                ..DtwParameters::default()
+            });
+        }
         let ctx = WhisperContext::new_with_params(path_str, params)
             .map_err(|e| bad(format!("whisper.cpp could not load it: {e}")))?;
         let state = ctx
@@ -169,6 +187,7 @@ impl Transcriber {
             state,
             settings,
             threads,
+            aligned,
             live: None,
         })
     }
@@ -314,19 +333,54 @@ impl Transcriber {
                     text: text.into_owned(),
                     start: chunk.start + data.t0 as f64 / 100.0,
                     end: chunk.start + data.t1 as f64 / 100.0,
+                    aligned: (self.aligned && data.t_dtw >= 0)
+                        .then(|| chunk.start + data.t_dtw as f64 / 100.0),
                 });
             }
         }
-        let words = drop_repeated_passages(
-            drop_doubled_words(collapse_loops(words_from_tokens(&pieces, chunk))),
-            chunk.seconds(),
-        );
+        // The same words on two clocks: timestamp tokens, which show a word written twice at one
+        // time, and the alignment, which says where each was said.
+        let on_token_times = words_from_tokens(&pieces, chunk);
+        take_aligned_starts(&mut pieces);
+        let aligned = words_from_tokens(&pieces, chunk);
+        debug_assert_eq!(on_token_times.len(), aligned.len());
+        let once: Vec<Word> = aligned
+            .into_iter()
+            .zip(doubled_words(&on_token_times))
+            .filter_map(|(word, doubled)| (!doubled).then_some(word))
+            .collect();
+        let context: Vec<String> = before.split_whitespace().map(str::to_owned).collect();
+        let words = drop_repeated_passages(collapse_loops(once), chunk.seconds(), &context);
         Ok(if is_repetition_hallucination(&words) {
             Vec::new()
         } else {
             words
         })
     }
+}
+
+/// The alignment heads whisper.cpp knows for a model of this shape: the cross-attention heads
+/// that follow the audio, which give each token the time it was said. Large-v1 and v2 have the
+/// same shape and different heads, so they get none.
+fn alignment_heads(model: &crate::ggml::ModelSummary) -> Option<DtwModelPreset> {
+    use DtwModelPreset::*;
+    if model.tensors == 0 {
+        return None;
+    }
+    let english = model.n_vocab == 51864;
+    Some(match (model.n_audio_layer, model.n_text_layer, english) {
+        (4, 4, true) => TinyEn,
+        (4, 4, false) => Tiny,
+        (6, 6, true) => BaseEn,
+        (6, 6, false) => Base,
+        (12, 12, true) => SmallEn,
+        (12, 12, false) => Small,
+        (24, 24, true) => MediumEn,
+        (24, 24, false) => Medium,
+        (32, 32, false) if model.n_mels == 128 => LargeV3,
+        (32, 4, false) if model.n_mels == 128 => LargeV3Turbo,
+        _ => return None,
+    })
 }
 
 /// Whisper's encoder window for a chunk: its full window is 1500 frames (30 s, 50 a second),
@@ -345,6 +399,29 @@ struct TokenPiece {
     text: String,
     start: f64,
     end: f64,
+    /// The time the alignment heads give it, as whisper.cpp writes it (see
+    /// [`take_aligned_starts`]).
+    aligned: Option<f64>,
+}
+
+/// Moves each text token's start to its aligned time. whisper.cpp writes each text token the
+/// time at which the alignment moves past it, which is when the *next* token starts (its DTW
+/// path starts at the row that predicts the first text token and skips that first jump), so a
+/// token starts at the time written on the text token before it. The first has no such time
+/// and keeps its timestamp-token start, held no later than the one after it begins. A token
+/// keeps its timestamp-token length.
+fn take_aligned_starts(pieces: &mut [TokenPiece]) {
+    let mut next_start: Option<f64> = None;
+    for piece in pieces.iter_mut() {
+        let Some(aligned) = piece.aligned else {
+            continue;
+        };
+        let start = next_start.unwrap_or(piece.start.min(aligned));
+        // Token-timestamp lengths are about right where their places are not: keep the length.
+        piece.end = start + (piece.end - piece.start).max(0.0);
+        piece.start = start;
+        next_start = Some(aligned);
+    }
 }
 
 /// Joins Whisper's sub-word tokens into words: a token starting with a space opens a word.
@@ -380,6 +457,13 @@ fn words_from_tokens(pieces: &[TokenPiece], chunk: SpeechRegion) -> Vec<Word> {
         }
     }
     words.retain(|w| !is_non_speech_note(&w.text));
+    // A word is over by the time the next one starts: aligned starts and token-timestamp ends
+    // come from two different clocks and can cross.
+    for i in 1..words.len() {
+        let next_start = words[i].start;
+        let word = &mut words[i - 1];
+        word.end = word.end.min(next_start).max(word.start);
+    }
     words
 }
 
@@ -396,8 +480,11 @@ fn is_non_speech_note(word: &str) -> bool {
 
 /// A word as the loop and repeat guards compare it: letters and digits, lower case.
 fn word_key(word: &Word) -> String {
-    word.text
-        .chars()
+    text_key(&word.text)
+}
+
+fn text_key(text: &str) -> String {
+    text.chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect()
@@ -455,20 +542,31 @@ const PASSAGE_EDITS_PER_WORD: f64 = 0.15;
 const PASSAGE_OVERLAP_SLACK: f64 = 0.5;
 
 /// Whisper's third failure: a passage written twice when it was said once, as when it decodes
-/// the same audio again after a wrong timestamp, or continues a window with what it already
-/// wrote. A passage followed by (nearly) itself is kept once when its audio cannot hold it
-/// twice: the copies' word times overlap, or with both copies the chunk holds more words than
-/// anyone says in its `seconds`. A passage really said twice keeps both.
-fn drop_repeated_passages(mut words: Vec<Word>, seconds: f64) -> Vec<Word> {
+/// the same audio again after a wrong timestamp, continues a window with what it already
+/// wrote, or writes out the previous live segment's words it was given as context. A passage
+/// followed by (nearly) itself, here or at the end of `context`, is kept once when its audio
+/// cannot hold it twice: the copies' word times overlap; the copy's words are crammed into
+/// less time than half what the fastest speaker would need (aligned times put a copy with no
+/// audio of its own at one instant); or with both copies the chunk holds more words than anyone
+/// says in its `seconds`. A passage really said twice keeps both.
+fn drop_repeated_passages(mut words: Vec<Word>, seconds: f64, context: &[String]) -> Vec<Word> {
+    let before: Vec<String> = context.iter().map(|w| text_key(w)).collect();
+    let c = before.len();
     let mut i = 0;
-    while i + 2 * PASSAGE_MIN_WORDS <= words.len() {
-        let keys: Vec<String> = words.iter().map(word_key).collect();
+    while i + 2 * PASSAGE_MIN_WORDS <= c + words.len() {
+        let keys: Vec<String> = before
+            .iter()
+            .cloned()
+            .chain(words.iter().map(word_key))
+            .collect();
         let too_many = |n: usize| {
             words.len() as f64 / (seconds / 60.0).max(1e-9) > MAX_HUMAN_WPM
                 && (words.len() - n) as f64 / (seconds / 60.0).max(1e-9) <= MAX_HUMAN_WPM * 1.2
         };
-        let copy = (PASSAGE_MIN_WORDS..=(words.len() - i) / 2)
+        let copy = (PASSAGE_MIN_WORDS..=(keys.len() - i) / 2)
             .rev()
+            // The second copy lies in this decode's words.
+            .filter(|n| i + n >= c)
             .find_map(|n| {
                 let first = &keys[i..i + n];
                 let anchor = &first[..PASSAGE_MIN_WORDS];
@@ -482,12 +580,15 @@ fn drop_repeated_passages(mut words: Vec<Word>, seconds: f64) -> Vec<Word> {
                 if edit_distance(first, second) > allowed {
                     return None;
                 }
-                let overlaps = words[i + n].start < words[i + n - 1].end - PASSAGE_OVERLAP_SLACK;
-                (overlaps || too_many(second_len)).then_some((n, second_len))
+                let copy = &words[i + n - c..i + n - c + second_len];
+                let overlaps = i + n > c
+                    && words[i + n - c].start < words[i + n - c - 1].end - PASSAGE_OVERLAP_SLACK;
+                (overlaps || is_crammed(copy) || too_many(second_len))
+                    .then_some((i + n - c, second_len))
             });
         match copy {
-            Some((n, second_len)) => {
-                words.drain(i + n..i + n + second_len);
+            Some((from, len)) => {
+                words.drain(from..from + len);
             }
             None => i += 1,
         }
@@ -495,20 +596,32 @@ fn drop_repeated_passages(mut words: Vec<Word>, seconds: f64) -> Vec<Word> {
     words
 }
 
+/// Whether `words` were written into less time than half what the fastest speaker needs for
+/// them: no audio holds them.
+fn is_crammed(words: &[Word]) -> bool {
+    let (Some(first), Some(last)) = (words.first(), words.last()) else {
+        return false;
+    };
+    let needed = words.len() as f64 * 60.0 / MAX_HUMAN_WPM;
+    words.len() >= PASSAGE_MIN_WORDS && last.end - first.start < needed / 2.0
+}
+
 /// Two words can share no sound: a word written again at the very time it started ("uh, uh"
-/// both at 33.84 s, for one "uh") is the same word twice, and kept once.
-fn drop_doubled_words(words: Vec<Word>) -> Vec<Word> {
+/// both at 33.84 s, for one "uh") is the same word twice. Read on timestamp-token times: the
+/// aligned ones spread the two copies over the one sound. Marks each copy.
+fn doubled_words(words: &[Word]) -> Vec<bool> {
     const SAME_START_SECONDS: f64 = 0.02;
-    let mut kept: Vec<Word> = Vec::with_capacity(words.len());
-    for word in words {
-        let doubled = kept.last().is_some_and(|last| {
-            word_key(last) == word_key(&word) && word.start <= last.start + SAME_START_SECONDS
+    let mut doubled = vec![false; words.len()];
+    let mut last_kept: Option<&Word> = None;
+    for (i, word) in words.iter().enumerate() {
+        doubled[i] = last_kept.is_some_and(|last| {
+            word_key(last) == word_key(word) && word.start <= last.start + SAME_START_SECONDS
         });
-        if !doubled {
-            kept.push(word);
+        if !doubled[i] {
+            last_kept = Some(word);
         }
     }
-    kept
+    doubled
 }
 
 /// Words inserted, deleted or replaced to turn `a` into `b`.
@@ -595,7 +708,63 @@ mod tests {
             text: text.into(),
             start,
             end: start + 0.2,
+            aligned: None,
         }
+    }
+
+    #[test]
+    fn alignment_heads_follow_the_model_shape_and_none_are_guessed() {
+        let model =
+            |n_vocab, n_audio_layer, n_text_layer, n_mels, tensors| crate::ggml::ModelSummary {
+                n_vocab,
+                n_audio_layer,
+                n_text_layer,
+                n_mels,
+                tensors,
+            };
+        let heads = |m| alignment_heads(&m);
+        assert!(matches!(
+            heads(model(51864, 4, 4, 80, 167)),
+            Some(DtwModelPreset::TinyEn)
+        ));
+        assert!(matches!(
+            heads(model(51865, 6, 6, 80, 245)),
+            Some(DtwModelPreset::Base)
+        ));
+        assert!(matches!(
+            heads(model(51866, 32, 4, 128, 600)),
+            Some(DtwModelPreset::LargeV3Turbo)
+        ));
+        // Large-v1 and v2 share a shape and not their heads; a weightless model has none.
+        assert!(heads(model(51865, 32, 32, 80, 1000)).is_none());
+        assert!(heads(model(51864, 4, 4, 80, 0)).is_none());
+    }
+
+    #[test]
+    fn a_token_starts_at_the_aligned_time_written_on_the_token_before_it() {
+        let mut pieces: Vec<TokenPiece> = [(" So", 0.5, Some(1.1)), (" yeah", 0.7, Some(1.6))]
+            .into_iter()
+            .chain([("[_TT_50]", 1.0, None), (",", 0.9, Some(1.9))])
+            .map(|(text, start, aligned)| TokenPiece {
+                aligned,
+                ..piece(text, start)
+            })
+            .collect();
+        take_aligned_starts(&mut pieces);
+        let starts: Vec<f64> = pieces.iter().map(|p| p.start).collect();
+        assert_eq!(starts, [0.5, 1.1, 1.0, 1.6]);
+    }
+
+    #[test]
+    fn a_word_ends_by_the_time_the_next_one_starts() {
+        let chunk = SpeechRegion {
+            start: 0.0,
+            end: 5.0,
+        };
+        let mut late = piece(" late", 1.0);
+        late.end = 2.5;
+        let words = words_from_tokens(&[late, piece(" next", 1.4)], chunk);
+        assert_eq!((words[0].start, words[0].end), (1.0, 1.4));
     }
 
     #[test]
@@ -719,11 +888,14 @@ mod tests {
         // 28 words said in 9 s (187 a minute); written twice, 373 a minute.
         let mut twice = timed(PASSAGE, 0.0, 4.5);
         twice.extend(timed(PASSAGE, 4.5, 9.0));
-        assert_eq!(texts(&drop_repeated_passages(twice, 9.0)), PASSAGE);
+        assert_eq!(texts(&drop_repeated_passages(twice, 9.0, &[])), PASSAGE);
         // The second copy decoded over the same audio: its times overlap the first's.
         let mut overlapping = timed(PASSAGE, 0.0, 9.0);
         overlapping.extend(timed(&PASSAGE.replace("six", "6"), 2.0, 9.0));
-        assert_eq!(texts(&drop_repeated_passages(overlapping, 30.0)), PASSAGE);
+        assert_eq!(
+            texts(&drop_repeated_passages(overlapping, 30.0, &[])),
+            PASSAGE
+        );
     }
 
     #[test]
@@ -733,22 +905,37 @@ mod tests {
         again.text = "uh,".into();
         doubled.push(again);
         doubled.extend(timed("about forty thousand", 2.5, 4.0));
-        assert_eq!(
-            texts(&drop_doubled_words(doubled)),
-            "the cost was uh about forty thousand"
-        );
+        let once: Vec<Word> = doubled
+            .iter()
+            .zip(doubled_words(&doubled))
+            .filter_map(|(w, d)| (!d).then_some(w.clone()))
+            .collect();
+        assert_eq!(texts(&once), "the cost was uh about forty thousand");
         let said_twice = timed("uh, uh, about forty", 0.0, 2.0);
-        assert_eq!(
-            drop_doubled_words(said_twice.clone()).len(),
-            said_twice.len()
-        );
+        assert!(!doubled_words(&said_twice).contains(&true));
+    }
+
+    #[test]
+    fn the_last_live_segments_words_written_again_at_one_instant_are_dropped() {
+        // The context ends with the passage; this segment writes it again, all at 23.8 s, then
+        // goes on with what was said.
+        let context: Vec<String> = PASSAGE.split_whitespace().map(str::to_owned).collect();
+        let mut segment = timed(PASSAGE, 23.8, 23.84);
+        segment.extend(timed("so I waited and asked her afterwards", 24.0, 26.5));
+        let kept = drop_repeated_passages(segment, 12.0, &context);
+        assert_eq!(texts(&kept), "so I waited and asked her afterwards");
+        // Said again, at a speaker's pace, it stays.
+        let mut said_again = timed(PASSAGE, 24.0, 33.0);
+        said_again.extend(timed("so I waited", 33.0, 34.0));
+        let kept = drop_repeated_passages(said_again, 10.0, &context);
+        assert_eq!(texts(&kept), format!("{PASSAGE} so I waited"));
     }
 
     #[test]
     fn a_passage_said_twice_is_kept_twice() {
         let mut said = timed(PASSAGE, 0.0, 9.0);
         said.extend(timed(PASSAGE, 9.5, 18.5));
-        let kept = drop_repeated_passages(said, 19.0);
+        let kept = drop_repeated_passages(said, 19.0, &[]);
         assert_eq!(kept.len(), 2 * PASSAGE.split_whitespace().count());
     }
 

@@ -352,6 +352,45 @@ fn no_model_writes_a_passage_twice_or_faster_than_anyone_speaks() {
 }
 
 #[test]
+fn a_live_segment_does_not_write_out_again_the_words_it_was_decoded_after() {
+    // Filler-set answer f19 in festival's slt hts voice: tiny.en, live, wrote the 20 words
+    // before a segment's cut three times, the copies at one instant: the context the segment
+    // was decoded after, written out.
+    let fixture = Fixture::get();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let texts = fixture.sandbox.path("filler-texts");
+    let out = fixture.sandbox.path("filler-set");
+    std::fs::create_dir_all(&texts).unwrap();
+    std::fs::copy(
+        repo.join("calibration/fillers/f19.txt"),
+        texts.join("f19.txt"),
+    )
+    .unwrap();
+    let made = std::process::Command::new(repo.join("scripts/filler-set"))
+        .args([out.to_str().unwrap(), "hts"])
+        .env("VIVA_FILLER_TEXTS", &texts)
+        .output()
+        .expect("scripts/filler-set runs");
+    assert!(
+        made.status.success(),
+        "scripts/filler-set: {}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let said: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("f19.hts.json")).unwrap()).unwrap();
+    let reference = wer_words(said["text"].as_str().unwrap());
+    for live in [false, true] {
+        let heard = fixture.transcribe(&out.join("f19.hts.wav"), live);
+        let words = wer_words(&transcript_text(&heard));
+        if let Some(twice) = passage_written_twice(&reference, &words, 4) {
+            panic!("live {live}: \"{twice}\" written twice, said once");
+        }
+        let error = word_error_rate(said["text"].as_str().unwrap(), &transcript_text(&heard));
+        assert!(error < 15.0, "live {live}: WER {error:.1}%: {words:?}");
+    }
+}
+
+#[test]
 fn steady_noise_and_silence_give_no_words() {
     let fixture = Fixture::get();
     let dir = &fixture.sandbox;
