@@ -50,7 +50,12 @@ pub const CRUTCH_PHRASES: &[&str] = &[
 
 /// Hesitations: one sound, spelled as Whisper spells it ("umm" and "hmmm" fold to these), and
 /// what the filled-pause detector writes for one it hears from the sound.
-pub const HESITATIONS: &[&str] = &["um", "uh", "er", "erm", "ah", "hmm", "mm"];
+/// "huh", "gah" and "guh" are how Whisper writes a drawn-out "er" or "hmm" it hears as
+/// neither (flite and festival voices, tune half of the filler set); none is a word an answer
+/// says otherwise.
+pub const HESITATIONS: &[&str] = &[
+    "um", "uh", "er", "erm", "ah", "hmm", "mm", "huh", "gah", "guh",
+];
 
 /// The word the transcript shows for a hesitation heard from the sound alone.
 pub const HEARD_HESITATION: &str = "uh";
@@ -766,9 +771,9 @@ pub const LINKING_WORDS: &[&str] = &[
     "as",
 ];
 
-/// Words Whisper or a speaker capitalises that are no names: "OK", "Um", greetings, titles.
+/// Words Whisper or a speaker capitalises that are no names: "OK", greetings, titles (and every
+/// hesitation, `is_hesitation_spelling`).
 pub const NOT_NAMES: &[&str] = &[
-    "ok", "okay", "um", "uh", "er", "erm", "hmm", "ah", "oh", "yeah", "yes", "no", "so", "hi",
-    "hey", "hello", "mr", "mrs", "ms", "dr", "sir", "madam", "thanks", "please", "well", "right",
-    "anyway", "alright",
+    "ok", "okay", "oh", "yeah", "yes", "no", "so", "hi", "hey", "hello", "mr", "mrs", "ms", "dr",
+    "sir", "madam", "thanks", "please", "well", "right", "anyway", "alright",
 ];

@@ -83,6 +83,7 @@ fn is_name(tokens: &[Token], words: &[&str], i: usize) -> bool {
     if letters.len() < 2
         || lexicon::FIRST_PERSON.contains(&token.norm.as_str())
         || lexicon::NOT_NAMES.contains(&token.norm.as_str())
+        || lexicon::is_hesitation_spelling(word)
     {
         return false;
     }
