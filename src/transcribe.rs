@@ -344,9 +344,10 @@ impl Transcriber {
         take_aligned_starts(&mut pieces);
         let aligned = words_from_tokens(&pieces, chunk);
         debug_assert_eq!(on_token_times.len(), aligned.len());
+        let doubled = doubled_phrases(&on_token_times, &aligned);
         let once: Vec<Word> = aligned
             .into_iter()
-            .zip(doubled_words(&on_token_times))
+            .zip(doubled)
             .filter_map(|(word, doubled)| (!doubled).then_some(word))
             .collect();
         let context: Vec<String> = before.split_whitespace().map(str::to_owned).collect();
@@ -606,19 +607,35 @@ fn is_crammed(words: &[Word]) -> bool {
     words.len() >= PASSAGE_MIN_WORDS && last.end - first.start < needed / 2.0
 }
 
-/// Two words can share no sound: a word written again at the very time it started ("uh, uh"
-/// both at 33.84 s, for one "uh") is the same word twice. Read on timestamp-token times: the
-/// aligned ones spread the two copies over the one sound. Marks each copy.
-fn doubled_words(words: &[Word]) -> Vec<bool> {
+/// The longest phrase looked for written twice at one instant ("I mean, I mean").
+const DOUBLED_MAX_WORDS: usize = 3;
+
+/// Two words can share no sound: a phrase of up to three words written again, starting at the
+/// very time it started, is the same phrase twice ("uh, uh" both at 33.84 s for one "uh", on
+/// timestamp-token times; "I mean, I mean" both at 26.4 s for one, on aligned times, which
+/// otherwise spread two copies over the one sound). `on_token_times` and `aligned` are the
+/// same words on the two clocks. Marks each copy.
+fn doubled_phrases(on_token_times: &[Word], aligned: &[Word]) -> Vec<bool> {
     const SAME_START_SECONDS: f64 = 0.02;
-    let mut doubled = vec![false; words.len()];
-    let mut last_kept: Option<&Word> = None;
-    for (i, word) in words.iter().enumerate() {
-        doubled[i] = last_kept.is_some_and(|last| {
-            word_key(last) == word_key(word) && word.start <= last.start + SAME_START_SECONDS
+    let keys: Vec<String> = aligned.iter().map(word_key).collect();
+    let at_once = |original: usize, copy: usize| {
+        [on_token_times, aligned]
+            .iter()
+            .any(|words| words[copy].start <= words[original].start + SAME_START_SECONDS)
+    };
+    let mut doubled = vec![false; keys.len()];
+    let mut i = 0;
+    while i < keys.len() {
+        let copy = (1..=DOUBLED_MAX_WORDS).find(|&n| {
+            i + 2 * n <= keys.len() && keys[i..i + n] == keys[i + n..i + 2 * n] && at_once(i, i + n)
         });
-        if !doubled[i] {
-            last_kept = Some(word);
+        match copy {
+            Some(n) => {
+                doubled[i + n..i + 2 * n].fill(true);
+                // The copy is compared with what follows it: a third copy goes too.
+                i += n;
+            }
+            None => i += 1,
         }
     }
     doubled
@@ -899,20 +916,38 @@ mod tests {
     }
 
     #[test]
-    fn a_word_written_twice_at_one_time_is_kept_once() {
-        let mut doubled = timed("the cost was uh", 0.0, 2.0);
-        let mut again = doubled[3].clone();
+    fn a_phrase_written_twice_at_one_time_is_kept_once() {
+        let once = |words: &[Word], doubled: Vec<bool>| {
+            let kept: Vec<Word> = words
+                .iter()
+                .zip(doubled)
+                .filter_map(|(w, d)| (!d).then_some(w.clone()))
+                .collect();
+            texts(&kept)
+        };
+        // "uh," again at the first "uh"'s token time (the aligned clock spreads them apart).
+        let mut on_tokens = timed("the cost was uh", 0.0, 2.0);
+        let mut again = on_tokens[3].clone();
         again.text = "uh,".into();
-        doubled.push(again);
-        doubled.extend(timed("about forty thousand", 2.5, 4.0));
-        let once: Vec<Word> = doubled
-            .iter()
-            .zip(doubled_words(&doubled))
-            .filter_map(|(w, d)| (!d).then_some(w.clone()))
-            .collect();
-        assert_eq!(texts(&once), "the cost was uh about forty thousand");
-        let said_twice = timed("uh, uh, about forty", 0.0, 2.0);
-        assert!(!doubled_words(&said_twice).contains(&true));
+        on_tokens.push(again);
+        on_tokens.extend(timed("about forty thousand", 2.5, 4.0));
+        let aligned = timed("the cost was uh uh, about forty thousand", 0.0, 4.0);
+        assert_eq!(
+            once(&aligned, doubled_phrases(&on_tokens, &aligned)),
+            "the cost was uh about forty thousand"
+        );
+        // "I mean, I mean" with both copies at one aligned instant.
+        let mut aligned = timed("so I mean,", 0.0, 1.0);
+        aligned.extend(timed("I mean, it worked", 1.0, 2.0));
+        aligned[3].start = aligned[1].start;
+        let on_tokens = timed("so I mean, I mean, it worked", 0.0, 2.0);
+        assert_eq!(
+            once(&aligned, doubled_phrases(&on_tokens, &aligned)),
+            "so I mean, it worked"
+        );
+        // Said twice, each in its own time: both stay.
+        let said_twice = timed("uh, uh, I mean, I mean, about forty", 0.0, 3.0);
+        assert!(!doubled_phrases(&said_twice, &said_twice).contains(&true));
     }
 
     #[test]
