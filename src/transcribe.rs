@@ -16,6 +16,7 @@ use whisper_rs::{
 };
 
 use crate::audio::{Recording, SAMPLE_RATE};
+use crate::score::lexicon;
 use crate::vad::{self, SpeechRegion};
 
 /// What was said, word by word, with times in seconds from the start of the recording.
@@ -345,10 +346,11 @@ impl Transcriber {
         let aligned = words_from_tokens(&pieces, chunk);
         debug_assert_eq!(on_token_times.len(), aligned.len());
         let doubled = doubled_phrases(&on_token_times, &aligned);
+        let crowded = crowded_hesitations(&aligned);
         let once: Vec<Word> = aligned
             .into_iter()
-            .zip(doubled)
-            .filter_map(|(word, doubled)| (!doubled).then_some(word))
+            .zip(doubled.into_iter().zip(crowded))
+            .filter_map(|(word, (doubled, crowded))| (!doubled && !crowded).then_some(word))
             .collect();
         let context: Vec<String> = before.split_whitespace().map(str::to_owned).collect();
         let words = drop_repeated_passages(collapse_loops(once), chunk.seconds(), &context);
@@ -641,6 +643,25 @@ fn doubled_phrases(on_token_times: &[Word], aligned: &[Word]) -> Vec<bool> {
     doubled
 }
 
+/// Two hesitations said one after the other start this far apart at least (seconds).
+const HESITATIONS_APART_SECONDS: f64 = 0.3;
+
+/// One "uh" written as two: a hesitation starting within `HESITATIONS_APART_SECONDS` of the
+/// hesitation just before it, on aligned times, is that one again, in another spelling or the
+/// same ("um, uh" 0.28 s apart and "uh, uh" 0.06 s apart, each for one "uh", on the tune half of
+/// the filler set). A filled pause lasts longer than that: two said back to back started 0.38 s
+/// apart or more. Marks each copy; a third close behind the second is one too.
+fn crowded_hesitations(aligned: &[Word]) -> Vec<bool> {
+    let is_hesitation = |w: &Word| lexicon::is_hesitation_spelling(&w.text);
+    let mut crowded = vec![false; aligned.len()];
+    for (i, pair) in aligned.windows(2).enumerate() {
+        crowded[i + 1] = is_hesitation(&pair[0])
+            && is_hesitation(&pair[1])
+            && pair[1].start - pair[0].start < HESITATIONS_APART_SECONDS;
+    }
+    crowded
+}
+
 /// Words inserted, deleted or replaced to turn `a` into `b`.
 fn edit_distance(a: &[String], b: &[String]) -> usize {
     let mut row: Vec<usize> = (0..=b.len()).collect();
@@ -915,16 +936,19 @@ mod tests {
         );
     }
 
+    /// The text of `words` without those `marked`.
+    fn unmarked(words: &[Word], marked: Vec<bool>) -> String {
+        let kept: Vec<Word> = words
+            .iter()
+            .zip(marked)
+            .filter_map(|(w, m)| (!m).then_some(w.clone()))
+            .collect();
+        texts(&kept)
+    }
+
     #[test]
     fn a_phrase_written_twice_at_one_time_is_kept_once() {
-        let once = |words: &[Word], doubled: Vec<bool>| {
-            let kept: Vec<Word> = words
-                .iter()
-                .zip(doubled)
-                .filter_map(|(w, d)| (!d).then_some(w.clone()))
-                .collect();
-            texts(&kept)
-        };
+        let once = unmarked;
         // "uh," again at the first "uh"'s token time (the aligned clock spreads them apart).
         let mut on_tokens = timed("the cost was uh", 0.0, 2.0);
         let mut again = on_tokens[3].clone();
@@ -948,6 +972,24 @@ mod tests {
         // Said twice, each in its own time: both stay.
         let said_twice = timed("uh, uh, I mean, I mean, about forty", 0.0, 3.0);
         assert!(!doubled_phrases(&said_twice, &said_twice).contains(&true));
+    }
+
+    #[test]
+    fn one_hesitation_written_twice_close_together_is_kept_once() {
+        let kept = |words: &[Word]| unmarked(words, crowded_hesitations(words));
+        // "um, uh" 0.2 s apart, then "hmm hmm" 0.25 s apart: one hesitation each.
+        let mut words = timed("so", 0.0, 0.3);
+        words.extend(timed("um, uh,", 0.5, 0.9));
+        words.extend(timed("we", 1.0, 1.2));
+        words.extend(timed("uh hmm hmm", 1.5, 2.25));
+        words.extend(timed("launched", 2.3, 2.8));
+        assert_eq!(kept(&words), "so um, we uh launched");
+        // Two hesitations said one after the other, each in its own time: both stay.
+        let mut said = timed("um, uh,", 0.0, 0.9);
+        said.extend(timed("so", 1.0, 1.3));
+        assert_eq!(kept(&said), "um, uh, so");
+        // Quick ordinary words are never touched.
+        assert_eq!(kept(&timed("it is a", 0.0, 0.3)), "it is a");
     }
 
     #[test]
